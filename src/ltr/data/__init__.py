@@ -1,0 +1,1 @@
+"""Data sets, split lists, long-tailed split generation and batched tensor loading."""

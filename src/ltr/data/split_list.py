@@ -1,0 +1,56 @@
+"""Split lists: one image a line, `relative/path label`, the format of the official
+ImageNet_LT_*.txt / Places_LT_*.txt files. Open-set images carry label -1."""
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ltr.errors import LtrError
+
+OPEN_LABEL = -1
+
+
+@dataclass(frozen=True)
+class SplitList:
+    name: str
+    paths: list[str]
+    labels: np.ndarray  # int64
+
+
+def write_split_list(path: Path, paths, labels) -> None:
+    Path(path).write_text("".join(f"{p} {int(y)}\n" for p, y in zip(paths, labels, strict=True)))
+
+
+def read_split_list(path: Path, num_classes: int) -> SplitList:
+    """Read and validate a split list; only the open list ("open.txt") may hold label -1."""
+    path = Path(path)
+    if not path.exists():
+        raise LtrError(f"split list {path} is missing: run `dvc repro splits`")
+    is_open = path.stem == "open"
+    paths, labels, seen = [], [], set()
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            raise LtrError(f"{path}:{n}: malformed line {line!r}; expected `relative/path label`")
+        rel, label_text = fields
+        try:
+            label = int(label_text)
+        except ValueError:
+            raise LtrError(f"{path}:{n}: label {label_text!r} is not an integer") from None
+        allowed = "-1 (open set)" if is_open else f"0..{num_classes - 1}"
+        if (is_open and label != OPEN_LABEL) or (not is_open and not 0 <= label < num_classes):
+            raise LtrError(f"{path}:{n}: label {label} is outside the class range; allowed: {allowed}")
+        pure = PurePosixPath(rel)
+        if pure.is_absolute() or ".." in pure.parts:
+            raise LtrError(f"{path}:{n}: path {rel!r} escapes the data root; use a path relative to it")
+        if rel in seen:
+            raise LtrError(f"{path}:{n}: path {rel!r} is listed twice")
+        seen.add(rel)
+        paths.append(rel)
+        labels.append(label)
+    if not paths:
+        raise LtrError(f"split list {path} has no images")
+    return SplitList(path.stem, paths, np.asarray(labels, dtype=np.int64))

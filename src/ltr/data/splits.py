@@ -1,0 +1,66 @@
+"""Build every split list and meta.json from a prepared data set (the `splits` stage)."""
+
+import numpy as np
+
+from ltr.config import DataConfig, SplitsConfig
+from ltr.data.long_tail import long_tailed_indices, per_class_permutations, shifted_counts, shifted_indices
+from ltr.data.prepared import PreparedImages
+from ltr.data.split_list import OPEN_LABEL
+from ltr.errors import LtrError
+from ltr.layout import SHIFT_FACTORS
+from ltr.metrics.groups import describe_rule, shot_groups
+
+
+def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) -> tuple[dict, dict]:
+    """Returns ({split name: (ids, labels)}, meta)."""
+    info = images.info
+    num_classes = info["num_classes"]
+    ids = np.asarray(images.ids)
+    lists = {}
+
+    def pool(name):
+        idx = np.flatnonzero(images.pools == name)
+        return ids[idx], images.labels[idx]
+
+    train_ids, train_labels = pool("train")
+    keep = long_tailed_indices(train_labels, num_classes, data.imb_factor, cfg.seed)
+    lists["train"] = (train_ids[keep], train_labels[keep])
+    train_counts = np.bincount(lists["train"][1], minlength=num_classes)
+    if (train_counts == 0).any():
+        empty = int(np.flatnonzero(train_counts == 0)[0])
+        raise LtrError(
+            f"data.imb_factor = {data.imb_factor} leaves class {empty} with no training image; "
+            f"lower data.imb_factor (at most {min(np.bincount(train_labels))})"
+        )
+    lists["val"] = pool("val")
+    test_ids, test_labels = pool("test")
+    lists["test"] = (test_ids, test_labels)
+    open_ids, _ = pool("open")
+    if len(open_ids) == 0:
+        raise LtrError("the data set has no open-set images; set data.synthetic.open_classes >= 1")
+    lists["open"] = (open_ids, np.full(len(open_ids), OPEN_LABEL))
+
+    perms = per_class_permutations(test_labels, num_classes, cfg.seed)
+    img_max = min(len(p) for p in perms)
+    for factor in SHIFT_FACTORS:
+        for direction in ("forward", "backward"):
+            counts = shifted_counts(train_counts, img_max, factor, backward=direction == "backward")
+            keep = shifted_indices(perms, counts)
+            lists[f"test_{direction}{factor}"] = (test_ids[keep], test_labels[keep])
+
+    groups = shot_groups(train_counts, cfg.many_threshold, cfg.few_threshold, cfg.group_rule)
+    meta = {
+        "dataset": info["name"],
+        "num_classes": num_classes,
+        "class_names": info["class_names"],
+        "train_counts": train_counts.tolist(),
+        "shot_groups": groups.tolist(),
+        "group_sizes": {g: int((groups == g).sum()) for g in ("many", "medium", "few")},
+        "group_rule": {"name": cfg.group_rule, **describe_rule(cfg.many_threshold, cfg.few_threshold, cfg.group_rule)},
+        "imb_factor": data.imb_factor,
+        "image_size": info["image_size"],
+        "mean": info["mean"],
+        "std": info["std"],
+        "splits": {name: len(v[0]) for name, v in lists.items()},
+    }
+    return lists, meta

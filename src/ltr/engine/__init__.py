@@ -1,0 +1,1 @@
+"""Training and inference: device and precision, the train loop, checkpoints and resume state."""

@@ -1,0 +1,35 @@
+"""Device, precision and seeding, the same code on CPU and CUDA."""
+
+import random
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from ltr.config import RuntimeConfig
+from ltr.errors import LtrError
+
+
+def resolve_device(runtime: RuntimeConfig) -> torch.device:
+    if runtime.device == "cuda" and not torch.cuda.is_available():
+        raise LtrError("runtime.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    if runtime.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(runtime.device)
+
+
+def autocast(device: torch.device, enabled: bool):
+    """bf16 autocast on CUDA; on CPU full precision, which is faster there for these small models."""
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def channels_last(device: torch.device) -> bool:
+    return device.type == "cuda"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -1,0 +1,168 @@
+"""The train loop shared by every training stage: SGD steps, per-epoch validation, best checkpoint,
+one summary row per epoch (stdout and dvclive) and resume after a kill from the last finished epoch.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ltr.config import TrainConfig
+from ltr.data.loader import TensorBatches
+from ltr.engine.checkpoint import ResumeState
+from ltr.engine.device import autocast
+from ltr.engine.schedule import lr_factor
+from ltr.errors import LtrError
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_val_top1: float
+    seconds: float  # training time of all epochs, validation excluded
+    images: int  # training images processed
+    history: list[dict]
+
+    def summary(self) -> dict:
+        return {
+            "best_epoch": self.best_epoch,
+            "best_val_top1": self.best_val_top1,
+            "epochs": len(self.history),
+            "train_seconds": round(self.seconds, 2),
+            "train_images": self.images,
+            "train_img_per_s": round(self.images / max(self.seconds, 1e-9), 1),
+        }
+
+
+def cross_entropy_step(model, x, y, epoch):
+    """The default training step: (loss, logits) of plain cross-entropy."""
+    logits = model(x)
+    return F.cross_entropy(logits, y), logits
+
+
+@torch.no_grad()
+def predict(model, batches: TensorBatches, device, amp: bool, forward: Callable | None = None):
+    """Logits (float32, CPU) and labels of every batch of one pass, in order."""
+    model.eval()
+    outs, labels = [], []
+    for x, y in batches.epoch(0):
+        with autocast(device, amp):
+            out = (forward or model)(x)
+        outs.append(out.float().cpu())
+        labels.append(y.cpu())
+    return torch.cat(outs), torch.cat(labels)
+
+
+def _cpu_copy(state_dict: dict) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state_dict.items()}
+
+
+def fit(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: TensorBatches,
+    val: TensorBatches,
+    cfg: TrainConfig,
+    *,
+    device,
+    amp: bool,
+    resume: ResumeState,
+    live_dir: Path,
+    name: str,
+    step: Callable = cross_entropy_step,
+    val_forward: Callable | None = None,
+) -> FitResult:
+    """Train for cfg.epochs, keep the weights of the best val top-1 and load them into `model`.
+
+    step(model, x, y, epoch) -> (loss, logits); val_forward(x) -> logits used for model selection.
+    """
+    from dvclive import Live  # imports dvc: only the training stages pay for it
+
+    steps = train.num_batches()
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps))
+    start, best, history, seconds, seen_total = 0, None, [], 0.0, 0
+    state = resume.load()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, best, history = state["epoch"], state["best"], state["history"]
+        seconds, seen_total = state["seconds"], state["seen"]
+        print(f"{name}: resuming after epoch {start} from {resume.path}", flush=True)
+
+    live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    for row in history:  # a resumed run rewrites the rows of the epochs it skips
+        _log_row(live, row)
+
+    for epoch in range(start, cfg.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        bar = tqdm(train.epoch(epoch), total=steps, disable=None, leave=False, desc=f"{name} {epoch + 1}/{cfg.epochs}")
+        for i, (x, y) in enumerate(bar):
+            with autocast(device, amp):
+                loss, logits = step(model, x, y, epoch)
+            if not torch.isfinite(loss):
+                raise LtrError(
+                    f"{name}: the loss became {loss.item()} at epoch {epoch + 1}, batch {i + 1}; "
+                    f"lower the learning rate or check the data"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
+            seen += len(y)
+        epoch_seconds = time.perf_counter() - t0
+        seconds += epoch_seconds
+        seen_total += seen
+
+        val_logits, val_labels = predict(model, val, device, amp, val_forward)
+        val_top1 = 100.0 * (val_logits.argmax(1) == val_labels).float().mean().item()
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": round(loss_sum.item() / seen, 5),
+            "train_top1": round(100.0 * correct.item() / seen, 3),
+            "val_top1": round(val_top1, 3),
+            "lr": round(optimizer.param_groups[0]["lr"], 6),
+            "img_per_s": round(seen / epoch_seconds, 1),
+        }
+        history.append(row)
+        if best is None or val_top1 > best["val_top1"]:
+            best = {"epoch": epoch + 1, "val_top1": val_top1, "state_dict": _cpu_copy(model.state_dict())}
+        print(
+            f"{name} epoch {epoch + 1:3d}/{cfg.epochs}  loss {row['train_loss']:.4f}  train {row['train_top1']:5.1f}%  "
+            f"val {val_top1:5.1f}%  lr {row['lr']:.4f}  {row['img_per_s']:6.0f} img/s  {epoch_seconds:5.1f}s",
+            flush=True,
+        )
+        _log_row(live, row)
+        resume.save(
+            {
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "best": best,
+                "history": history,
+                "seconds": seconds,
+                "seen": seen_total,
+            }
+        )
+    live.end()
+
+    model.load_state_dict(best["state_dict"])
+    return FitResult(best["epoch"], round(best["val_top1"], 3), seconds, seen_total, history)
+
+
+def _log_row(live, row: dict) -> None:
+    for key, value in row.items():
+        if key != "epoch":
+            live.log_metric(key, value)
+    live.next_step()

@@ -1,0 +1,36 @@
+"""The method registry: every module in this package that defines METHOD registers it.
+
+A method says what it does in each stage of the DAG; a stage it does not use writes its constant
+"unused" output, so switching methods never re-trains what the new method shares with the old one.
+"""
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    summary: str  # one line: what it is and its paper
+    params_cls: type  # the dataclass of its params.yaml section (named like the method)
+    logits: Callable  # (StageContext) -> MethodOutput: final logits of every split list
+    train_stage2: Callable | None = None  # (StageContext, out_dir) -> None; None: stage 2 unused
+    train_expert: Callable | None = None  # (StageContext, subset, out_dir) -> None; None: experts unused
+    pretrain: Callable | None = None  # (StageContext, out_dir) -> None; None: no self-supervised pre-training
+    trained_in: tuple[str, ...] = ("stage1",)  # model dirs (under data/models) whose training the final model carries
+
+
+def _discover() -> dict[str, Method]:
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if isinstance(getattr(module, "METHOD", None), Method):
+            found.append(module.METHOD)
+    # the baseline first, then alphabetical: the order of error messages and tables
+    found.sort(key=lambda m: (m.name != "softmax", m.name))
+    return {m.name: m for m in found}
+
+
+METHODS: dict[str, Method] = _discover()

@@ -1,0 +1,27 @@
+"""Softmax: plain cross-entropy with instance-balanced sampling, the baseline of every long-tailed
+paper (e.g. "Joint" in Kang et al., ICLR 2020). It is the shared stage-1 model, used as is."""
+
+from dataclasses import dataclass
+
+from ltr.layout import STAGE1
+from ltr.methods import Method
+from ltr.models import count_parameters
+from ltr.pipeline import MethodOutput
+
+
+@dataclass(frozen=True)
+class SoftmaxParams:
+    """No settings of its own: stage1.* trains it."""
+
+
+def logits(ctx) -> MethodOutput:
+    model = ctx.load_model(STAGE1)
+    return MethodOutput(ctx.predict_splits(model), count_parameters(model))
+
+
+METHOD = Method(
+    name="softmax",
+    summary="cross-entropy baseline: the stage-1 model as is",
+    params_cls=SoftmaxParams,
+    logits=logits,
+)

@@ -1,0 +1,42 @@
+"""Backbones and classifiers. A model maps images to logits and exposes its pooled features."""
+
+import torch
+import torch.nn as nn
+
+from ltr.models.resnet_cifar import CifarResNet
+
+CIFAR_DEPTHS = {"resnet8": 8, "resnet20": 20, "resnet32": 32}
+
+
+def create_backbone(arch: str) -> nn.Module:
+    if arch in CIFAR_DEPTHS:
+        return CifarResNet(CIFAR_DEPTHS[arch])
+    from ltr.models.resnet_torchvision import FACTORIES, TorchvisionBackbone  # torchvision costs 1.3 s to import
+
+    if arch in FACTORIES:
+        return TorchvisionBackbone(arch)
+    raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join([*CIFAR_DEPTHS, *FACTORIES])}")
+
+
+class Classifier(nn.Module):
+    """backbone -> pooled feature -> head. `head` is any module mapping features to logits."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+def create_model(arch: str, num_classes: int) -> Classifier:
+    """The stage-1 model: a backbone and a linear head."""
+    backbone = create_backbone(arch)
+    return Classifier(backbone, nn.Linear(backbone.out_dim, num_classes))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,190 @@
+"""What every stage and method shares: the config, the device, the split lists and their images,
+training with resume, and logits for every split list.
+
+A method's code receives a StageContext and never builds paths, devices or loaders itself.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ltr.config import Config, TrainConfig, config_hash, load_config
+from ltr.data.loader import TensorBatches
+from ltr.data.prepared import PreparedImages
+from ltr.data.split_list import SplitList, read_split_list
+from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
+from ltr.engine.device import channels_last, resolve_device
+from ltr.engine.train import FitResult, fit, predict
+from ltr.errors import LtrError
+from ltr.layout import PREPARED, RESUME, SPLIT_NAMES, SPLITS, read_json, require, write_json
+from ltr.models import Classifier, count_parameters, create_model
+
+
+@dataclass
+class MethodOutput:
+    """What a method's logits step returns: logits (N x C) for every split list, and its model size."""
+
+    logits: dict[str, np.ndarray]
+    num_params: int
+
+
+def make_sgd(params, cfg: TrainConfig) -> torch.optim.SGD:
+    return torch.optim.SGD(
+        params,
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
+        nesterov=cfg.nesterov and cfg.momentum > 0,
+    )
+
+
+@dataclass
+class StageContext:
+    cfg: Config
+    stage: str
+    resume_dirs: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, stage: str, params: str | Path = "params.yaml") -> "StageContext":
+        return cls(load_config(params), stage)
+
+    # -- inputs --------------------------------------------------------------------------------------------
+    @cached_property
+    def meta(self) -> dict:
+        require(SPLITS / "meta.json", stage="splits")
+        return read_json(SPLITS / "meta.json")
+
+    @property
+    def num_classes(self) -> int:
+        return self.meta["num_classes"]
+
+    @cached_property
+    def images(self) -> PreparedImages:
+        return PreparedImages(PREPARED)
+
+    @cached_property
+    def device(self) -> torch.device:
+        return resolve_device(self.cfg.runtime)
+
+    @property
+    def amp(self) -> bool:
+        return self.cfg.runtime.amp
+
+    def split(self, name: str) -> SplitList:
+        return read_split_list(SPLITS / f"{name}.txt", self.num_classes)
+
+    def tensors(self, split: SplitList) -> tuple[torch.Tensor, torch.Tensor]:
+        images = self.images.load(split.paths, source=f"{SPLITS / split.name}.txt")
+        return images.to(self.device), torch.from_numpy(split.labels).to(self.device)
+
+    def batches(self, split: SplitList, batch_size: int, **kwargs) -> TensorBatches:
+        images, labels = self.tensors(split)
+        return TensorBatches(
+            images,
+            labels,
+            batch_size=batch_size,
+            mean=self.meta["mean"],
+            std=self.meta["std"],
+            channels_last=channels_last(self.device),
+            **kwargs,
+        )
+
+    def train_batches(self, cfg: TrainConfig, sampler=None) -> TensorBatches:
+        return self.batches(
+            self.split("train"),
+            cfg.batch_size,
+            augment=cfg.augment,
+            shuffle=True,
+            drop_last=True,
+            seed=self.cfg.seed,
+            sampler=sampler,
+        )
+
+    def val_batches(self) -> TensorBatches:
+        return self.batches(self.split("val"), self.cfg.logits.batch_size)
+
+    # -- models ------------------------------------------------------------------------------------------
+    def new_model(self) -> Classifier:
+        torch.manual_seed(self.cfg.seed)
+        return create_model(self.cfg.model.arch, self.num_classes).to(self.device)
+
+    def _load_into(self, module: torch.nn.Module, path: Path) -> None:
+        ckpt = load_checkpoint(path)
+        try:
+            module.load_state_dict(ckpt["state_dict"])
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0][:160]
+            raise LtrError(
+                f"checkpoint {path} does not fit model.arch = {self.cfg.model.arch!r} ({first}); re-run its stage"
+            ) from None
+
+    def load_model(self, directory: Path, model: torch.nn.Module | None = None) -> torch.nn.Module:
+        """Load directory/model.pt into `model` (by default a fresh stage-1 architecture)."""
+        model = model if model is not None else create_model(self.cfg.model.arch, self.num_classes)
+        self._load_into(model, Path(directory) / "model.pt")
+        return model.to(self.device)
+
+    def load_backbone(self, directory: Path, model: Classifier) -> None:
+        """Initialise model.backbone from a pre-training stage's directory/backbone.pt."""
+        self._load_into(model.backbone, Path(directory) / "backbone.pt")
+
+    def save_model(self, out: Path, model: torch.nn.Module, result: FitResult | None = None) -> None:
+        save_checkpoint(
+            Path(out) / "model.pt", model.state_dict(), arch=self.cfg.model.arch, num_classes=self.num_classes
+        )
+        if result is not None:
+            write_json(
+                Path(out) / "train_summary.json",
+                {**result.summary(), "params": count_parameters(model), "history": result.history},
+            )
+
+    # -- training ----------------------------------------------------------------------------------------
+    def fit(
+        self, model, optimizer, cfg: TrainConfig, out: Path, *, key_parts: tuple = (), sampler=None, **kwargs
+    ) -> FitResult:
+        """Train with resume state keyed by this stage's config, writing dvclive logs into out/live."""
+        key = config_hash(
+            self.stage,
+            self.cfg.seed,
+            self.cfg.data,
+            self.cfg.splits,
+            self.cfg.model,
+            cfg,
+            self.cfg.runtime,
+            self.meta,
+            *key_parts,
+        )
+        resume_dir = RESUME / f"{self.stage}-{key}"
+        self.resume_dirs.append(resume_dir)
+        return fit(
+            model,
+            optimizer,
+            self.train_batches(cfg, sampler),
+            self.val_batches(),
+            cfg,
+            device=self.device,
+            amp=self.amp,
+            resume=ResumeState(resume_dir),
+            live_dir=Path(out) / "live",
+            name=self.stage,
+            **kwargs,
+        )
+
+    def finish(self) -> None:
+        """Drop resume state once the stage's outputs are in place."""
+        for directory in self.resume_dirs:
+            ResumeState(directory).clear()
+
+    # -- logits ------------------------------------------------------------------------------------------
+    def predict_splits(self, model: torch.nn.Module, forward=None) -> dict[str, np.ndarray]:
+        """Logits for every split list, computing each distinct image once (shifted tests are subsets)."""
+        splits = {name: self.split(name) for name in SPLIT_NAMES}
+        ids = sorted(set().union(*(s.paths for s in splits.values())))
+        position = {p: i for i, p in enumerate(ids)}
+        union = SplitList("all", ids, np.zeros(len(ids), dtype=np.int64))
+        logits, _ = predict(model, self.batches(union, self.cfg.logits.batch_size), self.device, self.amp, forward)
+        logits = logits.numpy()
+        return {name: logits[[position[p] for p in s.paths]] for name, s in splits.items()}

@@ -1,0 +1,1 @@
+"""Figures (matplotlib) and tables (pandas) built from metrics and logits."""

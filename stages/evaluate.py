@@ -1,0 +1,52 @@
+"""Stage evaluate: every metric of DESIGN §4 and the plots, from the logits and the split metadata
+(params: eval). Writes metrics/ and plots/, both kept in git."""
+
+import pandas as pd
+
+from ltr.config import load_config
+from ltr.layout import (
+    LOGITS,
+    METRICS,
+    PLOTS,
+    SPLIT_NAMES,
+    SPLITS,
+    atomic_dir,
+    read_json,
+    read_logits,
+    run_stage,
+    write_json,
+)
+from ltr.metrics.summary import evaluate
+from ltr.report.plots import agnostic_figure, per_class_figure, reliability_figure, training_figure
+
+
+def main():
+    cfg = load_config()
+    meta = read_json(SPLITS / "meta.json")
+    split_logits = {name: read_logits(LOGITS / f"{name}.npz", meta["num_classes"]) for name in SPLIT_NAMES}
+    history = pd.DataFrame(read_json(LOGITS / "history.json"))
+    history.insert(0, "step", range(1, len(history) + 1))  # one x axis across consecutive stages
+    result = evaluate(split_logits, meta, cfg.eval.open_threshold, cfg.eval.ece_bins, read_json(LOGITS / "cost.json"))
+
+    title = f"{cfg.method} on {meta['dataset']} (imbalance {meta['imb_factor']:g})"
+    with atomic_dir(METRICS) as metrics_dir, atomic_dir(PLOTS) as plots_dir:
+        write_json(metrics_dir / "metrics.json", result.metrics)
+        write_json(metrics_dir / "splits.json", result.splits)
+        result.per_class.to_csv(plots_dir / "per_class.csv", index=False)
+        result.agnostic.to_csv(plots_dir / "agnostic.csv", index=False)
+        result.reliability.to_csv(plots_dir / "reliability.csv", index=False)
+        result.confusion.to_csv(plots_dir / "confusion.csv", index=False)
+        history.to_csv(plots_dir / "training.csv", index=False)
+        per_class_figure(result.per_class, plots_dir / "per_class.png", title)
+        agnostic_figure(result.agnostic, plots_dir / "agnostic.png", title)
+        reliability_figure(result.reliability, plots_dir / "reliability.png", title)
+        training_figure(history, plots_dir / "training.png", title)
+    closed, opened = result.metrics["closed"], result.metrics["open"]
+    print(
+        f"evaluate: top1 {closed['top1']:.2f}  many {closed['many']:.2f}  medium {closed['medium']:.2f}  "
+        f"few {closed['few']:.2f}  open F {opened['f_measure']:.2f}  AUROC {opened['auroc']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)

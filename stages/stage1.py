@@ -1,0 +1,26 @@
+"""Stage stage1: the shared representation and the plain softmax baseline (params: seed, model,
+stage1, runtime). It never reads `method`, so switching methods reuses it."""
+
+from ltr.layout import PRETRAIN, STAGE1, atomic_dir, read_manifest, run_stage
+from ltr.pipeline import StageContext, make_sgd
+
+
+def main():
+    ctx = StageContext.load("stage1")
+    pretrain = read_manifest(PRETRAIN)
+    model = ctx.new_model()
+    if pretrain["used"]:
+        ctx.load_backbone(PRETRAIN, model)
+    with atomic_dir(STAGE1) as out:
+        cfg = ctx.cfg.stage1
+        result = ctx.fit(model, make_sgd(model.parameters(), cfg), cfg, out, key_parts=(pretrain,))
+        ctx.save_model(out, model, result)
+    ctx.finish()
+    print(
+        f"stage1: best val top-1 {result.best_val_top1:.2f}% at epoch {result.best_epoch}, "
+        f"{result.seconds:.0f}s of training"
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)
