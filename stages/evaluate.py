@@ -41,11 +41,9 @@ def main():
         agnostic_figure(result.agnostic, plots_dir / "agnostic.png", title)
         reliability_figure(result.reliability, plots_dir / "reliability.png", title)
         training_figure(history, plots_dir / "training.png", title)
-    closed, opened = result.metrics["closed"], result.metrics["open"]
-    print(
-        f"evaluate: top1 {closed['top1']:.2f}  many {closed['many']:.2f}  medium {closed['medium']:.2f}  "
-        f"few {closed['few']:.2f}  open F {opened['f_measure']:.2f}  AUROC {opened['auroc']:.2f}"
-    )
+    shown = {**result.metrics["closed"], **{f"open {k}": v for k, v in result.metrics["open"].items()}}
+    keys = ["top1", "many", "medium", "few", "open f_measure", "open auroc"]
+    print("evaluate: " + "  ".join(f"{k} {'n/a' if shown[k] is None else format(shown[k], '.2f')}" for k in keys))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from ltr.data.loader import TensorBatches
 from ltr.data.prepared import PreparedImages
 from ltr.data.split_list import SplitList, read_split_list
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
-from ltr.engine.device import channels_last, resolve_device
+from ltr.engine.device import resolve_device
 from ltr.engine.train import FitResult, fit, predict
 from ltr.errors import LtrError
 from ltr.layout import PREPARED, RESUME, SPLIT_NAMES, SPLITS, read_json, require, write_json
@@ -88,7 +88,6 @@ class StageContext:
             batch_size=batch_size,
             mean=self.meta["mean"],
             std=self.meta["std"],
-            channels_last=channels_last(self.device),
             **kwargs,
         )
 
@@ -109,7 +108,10 @@ class StageContext:
     # -- models ------------------------------------------------------------------------------------------
     def new_model(self) -> Classifier:
         torch.manual_seed(self.cfg.seed)
-        return create_model(self.cfg.model.arch, self.num_classes).to(self.device)
+        return self.to_device(create_model(self.cfg.model.arch, self.num_classes))
+
+    def to_device(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model.to(self.device, memory_format=torch.channels_last)
 
     def _load_into(self, module: torch.nn.Module, path: Path) -> None:
         ckpt = load_checkpoint(path)
@@ -125,7 +127,7 @@ class StageContext:
         """Load directory/model.pt into `model` (by default a fresh stage-1 architecture)."""
         model = model if model is not None else create_model(self.cfg.model.arch, self.num_classes)
         self._load_into(model, Path(directory) / "model.pt")
-        return model.to(self.device)
+        return self.to_device(model)
 
     def load_backbone(self, directory: Path, model: Classifier) -> None:
         """Initialise model.backbone from a pre-training stage's directory/backbone.pt."""

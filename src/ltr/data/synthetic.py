@@ -43,7 +43,7 @@ class SyntheticSpec:
     num_superclasses: int = 20
     open_classes: int = 20
     similarity: float = 0.5
-    difficulty: float = 0.35
+    difficulty: float = 0.5
     image_size: int = 32
 
 

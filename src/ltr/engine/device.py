@@ -25,10 +25,6 @@ def autocast(device: torch.device, enabled: bool):
     return nullcontext()
 
 
-def channels_last(device: torch.device) -> bool:
-    return device.type == "cuda"
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

@@ -20,8 +20,9 @@ AGNOSTIC = {
 }
 
 
-def _pct(x: float) -> float:
-    return round(100.0 * x, 3) if np.isfinite(x) else float("nan")
+def _pct(x: float) -> float | None:
+    """Percent, rounded; None (JSON null) for an undefined value such as an empty shot group."""
+    return round(100.0 * x, 3) if np.isfinite(x) else None
 
 
 @dataclass

@@ -1,0 +1,31 @@
+# `make repro` and `make test` work on a fresh clone with nothing else done first: each creates
+# .venv when missing and installs the pinned package into it.
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PATH := $(BIN):$(PATH)
+
+.PHONY: repro test lint bench install clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[dev]' > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+repro: $(STAMP)
+	dvc repro
+
+lint: $(STAMP)
+	ruff check src stages tests bench
+	ruff format --check src stages tests bench
+
+test: lint
+	pytest
+
+bench: $(STAMP)
+	python bench/throughput.py
+
+clean-venv:
+	rm -rf $(VENV)

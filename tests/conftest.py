@@ -1,0 +1,106 @@
+"""Shared helpers: tiny params and temporary git + DVC repositories that run the real pipeline."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the virtualenv that runs the tests also runs the stages
+PROJECT_FILES = [
+    "src",
+    "stages",
+    "dvc.yaml",
+    "params.yaml",
+    ".dvcignore",
+    ".gitignore",
+    ".dvc/config",
+    ".dvc/.gitignore",
+]
+
+# a pipeline that runs in seconds: 10 classes, 2 epochs; shot thresholds scaled so every group is present
+TINY = {
+    "data": {
+        "imb_factor": 10,
+        "synthetic": {
+            "num_classes": 10,
+            "num_superclasses": 5,
+            "open_classes": 2,
+            "train_per_class": 50,
+            "test_per_class": 10,
+            "val_per_class": 5,
+        },
+    },
+    "splits": {"many_threshold": 30, "few_threshold": 10},
+    "stage1": {"epochs": 2, "batch_size": 32},
+    "stage2": {"epochs": 1, "batch_size": 32},
+    "logits": {"batch_size": 64},
+}
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = merge(base.get(key, {}), value) if isinstance(value, dict) and value else value
+    return out
+
+
+def write_params(repo: Path, overrides: dict) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    (repo / "params.yaml").write_text(yaml.safe_dump(merge(params, overrides), sort_keys=False))
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(cwd / ".dvc" / "tmp" / "site"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def make_repo(dest: Path, overrides: dict = TINY) -> Path:
+    """A git repository holding the project's pipeline files and tiny params, committed once."""
+    for name in PROJECT_FILES:
+        src, target = REPO / name, dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, target)
+    write_params(dest, overrides)
+    run(["git", "init", "-q"], dest)
+    run(["git", "config", "user.name", "ltr tests"], dest)
+    run(["git", "config", "user.email", "tests@ltr.invalid"], dest)
+    commit(dest, "tiny pipeline")
+    return dest
+
+
+def commit(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", message], repo)
+
+
+@pytest.fixture(scope="session")
+def tiny_repo(tmp_path_factory) -> Path:
+    """A tiny repository after one full `dvc repro`, with the results committed. Do not modify it."""
+    repo = make_repo(tmp_path_factory.mktemp("tiny") / "repo")
+    repo_result = run(["dvc", "repro"], repo)
+    (repo / "repro.log").write_text(repo_result.stdout + repo_result.stderr)
+    commit(repo, "results of the tiny pipeline")
+    return repo
+
+
+@pytest.fixture
+def tiny_copy(tiny_repo, tmp_path) -> Path:
+    """A private copy of the reproduced tiny repository, free to break."""
+    return Path(shutil.copytree(tiny_repo, tmp_path / "repo", symlinks=True))

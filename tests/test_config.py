@@ -1,0 +1,174 @@
+"""params.yaml -> typed config: loading, validation errors that name the key, and the config hash."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+import ltr.methods  # noqa: F401  (the method registry imports torch: pay that at collection, not in a test)
+from ltr.config import config_hash, load_config, parse_config
+from ltr.errors import LtrError
+
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+@pytest.fixture(scope="module")
+def raw_params() -> dict:
+    return yaml.safe_load(PARAMS.read_text())
+
+
+@pytest.fixture
+def raw(raw_params) -> dict:
+    return copy.deepcopy(raw_params)
+
+
+def test_load_params_yaml():
+    cfg = load_config(PARAMS)
+    assert cfg.method == "softmax"
+    assert cfg.data.imb_factor == 100.0
+    assert type(cfg.data.imb_factor) is float  # written as 100 in params.yaml
+    assert type(cfg.stage1.epochs) is int
+    assert cfg.stage1.epochs == 30
+    assert cfg.splits.group_rule == "strict"
+    assert cfg.eval.open_threshold == 0.1
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(LtrError, match="is missing"):
+        load_config(tmp_path / "params.yaml")
+
+
+def test_load_invalid_yaml(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("stage1: [1, 2\n")
+    with pytest.raises(LtrError, match="is not valid YAML"):
+        load_config(path)
+
+
+def test_missing_sections_take_defaults():
+    cfg = parse_config({})
+    assert cfg.method == "softmax"
+    assert cfg.data.imb_factor == 100.0
+    assert cfg.eval.ece_bins == 15
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(LtrError) as info:
+        parse_config(raw)
+    return str(info.value)
+
+
+def test_imb_factor_below_one(raw):
+    raw["data"]["imb_factor"] = 0.5
+    message = _error(raw)
+    assert "data.imb_factor" in message
+    assert ">= 1" in message
+    assert "0.5" in message
+
+
+def test_unknown_method(raw):
+    raw["method"] = "foo"
+    message = _error(raw)
+    assert "'foo'" in message
+    assert "softmax" in message
+
+
+def test_unknown_top_level_key(raw):
+    raw["trainig"] = {"epochs": 3}
+    message = _error(raw)
+    assert "unknown key 'trainig'" in message
+    assert "stage1" in message  # lists what is allowed
+
+
+def test_unknown_nested_key(raw):
+    raw["stage1"]["lrr"] = 0.1
+    message = _error(raw)
+    assert "stage1.lrr" in message
+    assert "lr" in message.split("allows:")[1]
+
+
+def test_unknown_deeply_nested_key(raw):
+    raw["data"]["synthetic"]["num_clases"] = 10
+    assert "data.synthetic.num_clases" in _error(raw)
+
+
+def test_wrong_type(raw):
+    raw["stage1"]["epochs"] = "ten"
+    message = _error(raw)
+    assert "stage1.epochs" in message
+    assert "'ten'" in message
+    assert "wrong type" in message
+    assert "int" in message
+
+
+def test_bad_choice(raw):
+    raw["runtime"]["device"] = "tpu"
+    message = _error(raw)
+    assert "runtime.device" in message
+    assert "'tpu'" in message
+    assert "auto, cpu, cuda" in message
+
+
+def test_bool_is_not_an_int(raw):
+    raw["stage1"]["epochs"] = True
+    message = _error(raw)
+    assert "stage1.epochs" in message
+    assert "wrong type" in message
+
+
+def test_bool_is_not_a_float(raw):
+    raw["eval"]["open_threshold"] = True
+    assert "eval.open_threshold" in _error(raw)
+
+
+def test_string_for_bool_field(raw):
+    raw["runtime"]["amp"] = "yes"
+    assert "runtime.amp" in _error(raw)
+
+
+def test_out_of_range_int(raw):
+    raw["stage1"]["epochs"] = 0
+    message = _error(raw)
+    assert "stage1.epochs" in message
+    assert ">= 1" in message
+
+
+def test_list_items_checked(raw):
+    raw["stage1"]["milestones"] = [10, "x"]
+    assert "stage1.milestones[1]" in _error(raw)
+
+
+def test_section_must_be_mapping(raw):
+    raw["stage1"] = 5
+    assert "stage1 must be a mapping" in _error(raw)
+
+
+def test_int_accepted_for_float(raw):
+    raw["eval"]["open_threshold"] = 0
+    cfg = parse_config(raw)
+    assert cfg.eval.open_threshold == 0.0
+    assert type(cfg.eval.open_threshold) is float
+
+
+def test_config_hash_stable_and_sensitive(raw_params):
+    a = parse_config(copy.deepcopy(raw_params))
+    b = parse_config(copy.deepcopy(raw_params))
+    assert config_hash(a.stage1, a.data) == config_hash(b.stage1, b.data)
+    assert len(config_hash(a.stage1)) == 16
+
+    changed = copy.deepcopy(raw_params)
+    changed["stage1"]["epochs"] = 41
+    c = parse_config(changed)
+    assert config_hash(a.stage1, a.data) != config_hash(c.stage1, c.data)
+
+    changed_float = copy.deepcopy(raw_params)
+    changed_float["data"]["imb_factor"] = 50
+    d = parse_config(changed_float)
+    assert config_hash(a.data) != config_hash(d.data)
+
+
+def test_config_hash_plain_values():
+    assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})  # key order does not matter
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+    assert config_hash("x", 1) != config_hash(1, "x")

@@ -1,0 +1,96 @@
+"""The real `dvc repro` and `dvc exp run` on tiny params in a temporary git repository."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from conftest import REPO, commit, run
+
+pytestmark = pytest.mark.e2e
+
+STAGES = [
+    "prepare",
+    "splits",
+    "pretrain",
+    "stage1",
+    "stage2",
+    "experts@many",
+    "experts@medium",
+    "experts@few",
+    "logits",
+    "evaluate",
+]
+AGNOSTIC = [
+    "forward50",
+    "forward25",
+    "forward10",
+    "forward5",
+    "forward2",
+    "uniform",
+    "backward2",
+    "backward5",
+    "backward10",
+    "backward25",
+    "backward50",
+]
+
+
+def test_repro_runs_every_stage_and_writes_every_metric(tiny_repo):
+    lock = yaml.safe_load((tiny_repo / "dvc.lock").read_text())
+    assert list(lock["stages"]) == STAGES
+    metrics = json.loads((tiny_repo / "metrics" / "metrics.json").read_text())
+    assert list(metrics["closed"]) == ["top1", "many", "medium", "few", "macro_f1", "ece", "nll"]
+    assert list(metrics["open"]) == ["f_measure", "auroc", "many", "medium", "few"]
+    assert list(metrics["agnostic"]) == AGNOSTIC
+    assert list(metrics["cost"]) == ["params_m", "train_seconds", "train_img_per_s"]
+    assert all(0 <= v <= 100 for v in metrics["closed"].values() if v is not None)
+    assert metrics["agnostic"]["uniform"] == metrics["closed"]["top1"]
+    for name in [
+        "per_class.csv",
+        "agnostic.csv",
+        "confusion.csv",
+        "reliability.csv",
+        "training.csv",
+        "per_class.png",
+        "agnostic.png",
+        "reliability.png",
+        "training.png",
+    ]:
+        assert (tiny_repo / "plots" / name).stat().st_size > 0, name
+    meta = json.loads((tiny_repo / "data" / "splits" / "meta.json").read_text())
+    assert meta["train_counts"] == [50, 38, 29, 23, 17, 13, 10, 8, 6, 5]
+    assert meta["group_sizes"] == {"many": 2, "medium": 5, "few": 3}
+    with np.load(tiny_repo / "data" / "logits" / "test_backward5.npz") as f:
+        assert f["logits"].shape == (meta["splits"]["test_backward5"], 10)
+    with np.load(tiny_repo / "data" / "logits" / "open.npz") as f:
+        assert (f["labels"] == -1).all() and len(f["labels"]) == 20
+    assert json.loads((tiny_repo / "data" / "models" / "stage2" / "manifest.json").read_text()) == {"used": False}
+
+
+def test_second_repro_does_nothing(tiny_copy):
+    out = run(["dvc", "repro"], tiny_copy).stdout
+    assert "Data and pipelines are up to date." in out
+    assert "Running stage" not in out
+
+
+def test_stage1_does_not_depend_on_method():
+    dvc_yaml = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    assert "method" not in dvc_yaml["stages"]["stage1"]["params"]
+    assert "method" not in dvc_yaml["stages"]["prepare"]["params"]
+
+
+def test_experiments_and_comparisons(tiny_copy):
+    same = run(["dvc", "exp", "run", "-S", "method=softmax", "-n", "again"], tiny_copy).stdout
+    assert "Running stage" not in same  # nothing changed, everything is reused
+    out = run(["dvc", "exp", "run", "-S", "data.imb_factor=5", "-n", "imb5"], tiny_copy).stdout
+    for stage in ("splits", "stage1", "logits", "evaluate"):
+        assert f"Running stage '{stage}'" in out
+    assert "Running stage 'prepare'" not in out
+    shown = run(["dvc", "exp", "show", "--md", "--no-pager"], tiny_copy).stdout
+    assert "imb5" in shown and "again" in shown
+    diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], tiny_copy).stdout)
+    assert "closed.top1" in diff["metrics/metrics.json"]
+    commit(tiny_copy, "imbalance 5")
+    old = run(["dvc", "metrics", "diff", "HEAD~1", "--md"], tiny_copy).stdout
+    assert "closed.top1" in old

@@ -1,0 +1,66 @@
+import math
+
+import numpy as np
+import torch
+
+from ltr.config import DataConfig, SyntheticConfig
+from ltr.data.datasets import DIGITS_KNOWN, digits, synthetic
+from ltr.data.synthetic import SyntheticSpec, generate, make_templates
+
+SMALL = SyntheticSpec(num_classes=6, num_superclasses=3, open_classes=2)
+
+
+def test_generation_is_deterministic_and_seeded():
+    a = generate(SMALL, {"train": 3, "test": 2}, open_per_class=2, seed=7)
+    b = generate(SMALL, {"train": 3, "test": 2}, open_per_class=2, seed=7)
+    c = generate(SMALL, {"train": 3, "test": 2}, open_per_class=2, seed=8)
+    assert torch.equal(a["images"], b["images"])
+    assert not torch.equal(a["images"], c["images"])
+    assert a["images"].shape == (6 * 5 + 2 * 2, 32, 32, 3) and a["images"].dtype == torch.uint8
+    assert a["pool"].count("train") == 18 and a["pool"].count("test") == 12 and a["pool"].count("open") == 4
+    assert set(a["labels"][np.asarray(a["pool"]) == "open"].tolist()) == {6, 7}
+
+
+def test_superclasses_are_balanced_and_scattered():
+    t = make_templates(SyntheticSpec(), torch.Generator().manual_seed(0))
+    known = t["superclass"][:100]
+    assert torch.bincount(known).tolist() == [5] * 20
+    assert not torch.equal(known, torch.arange(20).repeat_interleave(5))
+
+
+def _sibling_correlation(similarity: float) -> float:
+    spec = SyntheticSpec(similarity=similarity, open_classes=0)
+    t = make_templates(spec, torch.Generator().manual_seed(0))
+    z, sc = t["latent"], t["superclass"]
+    pairs = [(i, j) for i in range(100) for j in range(i + 1, 100) if sc[i] == sc[j]]
+    a = torch.stack([z[i] for i, _ in pairs]).flatten()
+    b = torch.stack([z[j] for _, j in pairs]).flatten()
+    return float(torch.corrcoef(torch.stack([a, b]))[0, 1])
+
+
+def test_similarity_is_the_latent_correlation_of_siblings():
+    for s in (0.2, 0.5, 0.8):
+        assert math.isclose(_sibling_correlation(s), s, abs_tol=0.06)
+
+
+def test_synthetic_prepare_maps_open_classes_to_minus_one():
+    cfg = DataConfig(
+        synthetic=SyntheticConfig(
+            num_classes=4, num_superclasses=2, open_classes=1, train_per_class=3, test_per_class=2, val_per_class=1
+        )
+    )
+    out = synthetic(cfg)
+    pools = np.asarray(out["pools"])
+    assert (out["labels"][pools == "open"] == -1).all()
+    assert set(out["labels"][pools != "open"].tolist()) == {0, 1, 2, 3}
+    assert out["info"]["num_classes"] == 4 and len(out["info"]["class_names"]) == 4
+
+
+def test_digits_are_upscaled_with_held_out_open_classes():
+    out = digits(DataConfig(name="digits"))
+    pools = np.asarray(out["pools"])
+    assert out["images"].shape[1:] == (32, 32, 3) and out["images"].dtype == np.uint8
+    assert (pools == "val").sum() == 10 * DIGITS_KNOWN and (pools == "test").sum() == 40 * DIGITS_KNOWN
+    assert (pools == "open").sum() == 80 and (out["labels"][pools == "open"] == -1).all()
+    assert out["labels"][pools == "train"].max() == DIGITS_KNOWN - 1
+    assert out["images"].max() == 255
