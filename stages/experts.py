@@ -4,8 +4,8 @@ methods that use experts, otherwise the constant "unused" manifest."""
 import sys
 
 from ltr.errors import LtrError
-from ltr.layout import EXPERT_SUBSETS, EXPERTS, atomic_dir, run_stage, write_manifest
-from ltr.methods import METHODS
+from ltr.layout import EXPERT_SUBSETS, EXPERTS, run_stage
+from ltr.methods import METHODS, run_method_step
 from ltr.pipeline import StageContext
 
 
@@ -14,14 +14,7 @@ def main():
     if subset not in EXPERT_SUBSETS:
         raise LtrError(f"usage: python stages/experts.py SUBSET, with SUBSET one of: {', '.join(EXPERT_SUBSETS)}")
     ctx = StageContext.load(f"experts-{subset}")
-    method = METHODS[ctx.cfg.method]
-    with atomic_dir(EXPERTS / subset) as out:
-        if method.train_expert is None:
-            write_manifest(out)
-        else:
-            method.train_expert(ctx, subset, out)
-            write_manifest(out, used=True, method=method.name, subset=subset)
-    ctx.finish()
+    run_method_step(ctx, EXPERTS / subset, METHODS[ctx.cfg.method].train_expert, subset, subset=subset)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from ltr.layout import atomic_dir, write_manifest
 
 
 @dataclass(frozen=True)
@@ -17,9 +20,21 @@ class Method:
     params_cls: type  # the dataclass of its params.yaml section (named like the method)
     logits: Callable  # (StageContext) -> MethodOutput: final logits of every split list
     train_stage2: Callable | None = None  # (StageContext, out_dir) -> None; None: stage 2 unused
-    train_expert: Callable | None = None  # (StageContext, subset, out_dir) -> None; None: experts unused
+    train_expert: Callable | None = None  # (StageContext, out_dir, subset) -> None; None: experts unused
     pretrain: Callable | None = None  # (StageContext, out_dir) -> None; None: no self-supervised pre-training
     trained_in: tuple[str, ...] = ("stage1",)  # model dirs (under data/models) whose training the final model carries
+
+
+def run_method_step(ctx, directory: Path, step: Callable | None, *args, **manifest) -> None:
+    """Run a method's step(ctx, out, *args) for a stage, or write the stage's constant "unused"
+    manifest when the method has no such step (so that switching methods reuses later stages)."""
+    with atomic_dir(directory) as out:
+        if step is None:
+            write_manifest(out)
+        else:
+            step(ctx, out, *args)
+            write_manifest(out, used=True, method=ctx.cfg.method, **manifest)
+    ctx.finish()
 
 
 def _discover() -> dict[str, Method]:

@@ -13,6 +13,13 @@ import pandas as pd  # noqa: E402
 GROUP_COLOURS = {"many": "tab:blue", "medium": "tab:orange", "few": "tab:red"}
 
 
+def _save(fig, path: Path, title: str) -> None:
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def per_class_figure(per_class: pd.DataFrame, path: Path, title: str) -> None:
     """Classes by descending training count: accuracy points, the count curve (log axis) and the
     many | medium | few boundaries, as in Decoupling's figures."""
@@ -31,10 +38,7 @@ def per_class_figure(per_class: pd.DataFrame, path: Path, title: str) -> None:
     counts.set_yscale("log")
     counts.set_ylabel("training images (log)")
     ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, title)
 
 
 def agnostic_figure(agnostic: pd.DataFrame, path: Path, title: str) -> None:
@@ -45,10 +49,7 @@ def agnostic_figure(agnostic: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_xticks(agnostic["position"], agnostic["distribution"], rotation=35, fontsize=8)
     ax.set_ylabel("top-1 accuracy (%)")
     ax.legend(fontsize=8)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, title)
 
 
 def reliability_figure(reliability: pd.DataFrame, path: Path, title: str) -> None:
@@ -60,10 +61,7 @@ def reliability_figure(reliability: pd.DataFrame, path: Path, title: str) -> Non
     ax.set_xlabel("confidence (max softmax probability)")
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=8)
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, title)
 
 
 def training_figure(history: pd.DataFrame, path: Path, title: str) -> None:
@@ -77,7 +75,4 @@ def training_figure(history: pd.DataFrame, path: Path, title: str) -> None:
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("top-1 (%)")
     acc_ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, title)
