@@ -98,7 +98,6 @@ class RuntimeConfig:
     device: str = param("auto", choices=("auto", "cpu", "cuda"))
     nproc: int = param(1, ge=1, le=1)  # processes for training; multi-process DDP is not built yet
     amp: bool = True  # bf16 autocast where the device supports it well (CUDA)
-    num_workers: int = param(2, ge=0)  # DataLoader workers for image-folder data sets
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from ltr.errors import LtrError
 
 PREPARED = Path("data/prepared")
@@ -79,8 +81,6 @@ def read_json(path: Path) -> dict:
 
 def read_logits(path: Path, num_classes: int) -> tuple:
     """(logits N x C float32, labels N int64) from a logits .npz, validated against the class count."""
-    import numpy as np
-
     try:
         with np.load(path) as f:
             logits, labels = f["logits"], f["labels"]

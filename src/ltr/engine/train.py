@@ -104,15 +104,13 @@ def fit(
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
+        first_bad = torch.full((), -1, device=device, dtype=torch.long)
         bar = tqdm(train.epoch(epoch), total=steps, disable=None, leave=False, desc=f"{name} {epoch + 1}/{cfg.epochs}")
         for i, (x, y) in enumerate(bar):
             with autocast(device, amp):
                 loss, logits = step(model, x, y, epoch)
-            if not torch.isfinite(loss):
-                raise LtrError(
-                    f"{name}: the loss became {loss.item()} at epoch {epoch + 1}, batch {i + 1}; "
-                    f"lower the learning rate or check the data"
-                )
+            # remember the first non-finite batch on the device: a per-batch check would sync CUDA
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), i, first_bad)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -120,6 +118,11 @@ def fit(
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
             seen += len(y)
+        if first_bad.item() >= 0:
+            raise LtrError(
+                f"{name}: the loss became nan or inf at epoch {epoch + 1}, batch {first_bad.item() + 1}; "
+                f"lower the learning rate or check the data"
+            )
         epoch_seconds = time.perf_counter() - t0
         seconds += epoch_seconds
         seen_total += seen
