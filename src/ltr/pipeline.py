@@ -4,6 +4,7 @@ training with resume, and logits for every split list.
 A method's code receives a StageContext and never builds paths, devices or loaders itself.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -145,9 +146,20 @@ class StageContext:
 
     # -- training ----------------------------------------------------------------------------------------
     def fit(
-        self, model, optimizer, cfg: TrainConfig, out: Path, *, key_parts: tuple = (), sampler=None, **kwargs
+        self,
+        model,
+        optimizer,
+        cfg: TrainConfig,
+        out: Path,
+        *,
+        key_parts: tuple = (),
+        key_files: tuple = (),
+        sampler=None,
+        **kwargs,
     ) -> FitResult:
-        """Train with resume state keyed by this stage's config, writing dvclive logs into out/live."""
+        """Train with resume state keyed by this stage's config and input files (e.g. the stage-1
+        checkpoint it fine-tunes), writing dvclive logs into out/live."""
+        digests = [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in key_files]
         key = config_hash(
             self.stage,
             self.cfg.seed,
@@ -158,6 +170,7 @@ class StageContext:
             self.cfg.runtime,
             self.meta,
             *key_parts,
+            *digests,
         )
         resume_dir = RESUME / f"{self.stage}-{key}"
         self.resume_dirs.append(resume_dir)

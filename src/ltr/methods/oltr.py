@@ -1,0 +1,135 @@
+"""OLTR: Open Long-Tailed Recognition (Liu et al., "Large-Scale Long-Tailed Recognition in an Open
+World", CVPR 2019).
+
+Stage 2 fine-tunes the stage-1 model with modulated attention on the last feature map (and optionally
+an extra fc layer), replaces the linear head by the meta-embedding classifier, and trains with
+cross-entropy plus 0.01 x the discriminative centroid loss under class-aware sampling (4 images per
+class). The centroids start as the class means of the training features of the stage-2 network at
+initialisation (test-time transform), then are learned with their own learning rate.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ltr.config import param
+from ltr.data.samplers import ClassAwareSampler, epoch_size
+from ltr.engine.train import predict
+from ltr.layout import STAGE1, STAGE2
+from ltr.losses.disc_centroids import DiscCentroidsLoss
+from ltr.methods import Method
+from ltr.models import create_backbone
+from ltr.models.attention import ModulatedAttention
+from ltr.models.heads import MetaEmbeddingClassifier
+from ltr.pipeline import MethodOutput, make_sgd
+
+
+@dataclass(frozen=True)
+class OltrParams:
+    backbone_lr: float = param(0.01, ge=0.0)  # backbone, attention and fc layer (ImageNet-LT stage 2: 0.01)
+    classifier_lr: float = param(0.1, gt=0.0)  # meta-embedding classifier
+    centroid_lr: float = param(0.01, ge=0.0)
+    centroid_loss_weight: float = param(0.01, ge=0.0)
+    samples_per_class: int = param(4, ge=1)  # class-aware sampling: images of one class per draw
+    attention: bool = True  # modulated attention on the last feature map
+    fc_dim: int = param(0, ge=0)  # 0: none; else Linear(feature -> fc_dim) + ReLU after pooling (papers: 512)
+    freeze_backbone: bool = False  # Places-LT: only attention and the fc layer train in the feature model
+    reach_scale: float = param(10.0, gt=0.0)  # reachability = reach_scale / distance to the nearest centroid
+    cos_scale: float = param(16.0, gt=0.0)  # scale of the cosine-norm classifier
+
+
+class OLTRNet(nn.Module):
+    """backbone -> modulated attention -> pool -> (fc + ReLU) = direct feature -> meta embedding."""
+
+    def __init__(self, backbone: nn.Module, num_classes: int, map_size: tuple[int, int], p: OltrParams):
+        super().__init__()
+        self.backbone = backbone
+        dim = backbone.out_dim
+        self.attention = ModulatedAttention(dim, *map_size) if p.attention else nn.Identity()
+        self.fc = nn.Sequential(nn.Linear(dim, p.fc_dim), nn.ReLU()) if p.fc_dim else nn.Identity()
+        dim = p.fc_dim or dim
+        self.classifier = MetaEmbeddingClassifier(dim, num_classes, p.reach_scale, p.cos_scale)
+        self.centroid_loss = DiscCentroidsLoss(num_classes, dim)
+
+    def direct_features(self, x: torch.Tensor) -> torch.Tensor:
+        maps = self.attention(self.backbone.forward_map(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(maps, 1), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # the classifier reads the centroids but does not train them (as in the original)
+        return self.classifier(self.direct_features(x), self.centroid_loss.centroids.detach())
+
+
+def build(ctx, p: OltrParams) -> OLTRNet:
+    backbone = create_backbone(ctx.cfg.model.arch)
+    size = ctx.meta["image_size"]
+    with torch.no_grad():
+        map_size = tuple(backbone.eval().forward_map(torch.zeros(1, 3, size, size)).shape[-2:])
+    torch.manual_seed(ctx.cfg.seed)
+    return OLTRNet(backbone, ctx.num_classes, map_size, p)
+
+
+def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    sums = torch.zeros(num_classes, features.shape[1]).index_add_(0, labels, features)
+    return sums / torch.bincount(labels, minlength=num_classes).clamp_min(1)[:, None]
+
+
+def train_stage2(ctx, out) -> None:
+    p, cfg = ctx.cfg.methods["oltr"], ctx.cfg.stage2
+    net = build(ctx, p)
+    stage1 = ctx.load_model(STAGE1)
+    net.backbone.load_state_dict(stage1.backbone.state_dict())
+    if net.classifier.hallucinator.weight.shape == stage1.head.weight.shape:
+        net.classifier.hallucinator.load_state_dict(stage1.head.state_dict())
+    net = ctx.to_device(net)
+
+    train = ctx.split("train")
+    features, labels = predict(
+        net, ctx.batches(train, ctx.cfg.logits.batch_size), ctx.device, ctx.amp, net.direct_features
+    )
+    with torch.no_grad():
+        net.centroid_loss.centroids.copy_(class_means(features, labels, ctx.num_classes))
+
+    if p.freeze_backbone:
+        net.backbone.requires_grad_(False)  # BN statistics still update in train mode, as in the original
+    feature_params = [
+        q for q in [*net.backbone.parameters(), *net.attention.parameters(), *net.fc.parameters()] if q.requires_grad
+    ]
+    optimizer = make_sgd(
+        [
+            {"params": feature_params, "lr": p.backbone_lr},
+            {"params": net.classifier.parameters(), "lr": p.classifier_lr},
+            {"params": net.centroid_loss.parameters(), "lr": p.centroid_lr},
+        ],
+        cfg,
+    )
+
+    def step(model, x, y, epoch):
+        direct = model.direct_features(x)
+        logits = model.classifier(direct, model.centroid_loss.centroids.detach())
+        return F.cross_entropy(logits, y) + p.centroid_loss_weight * model.centroid_loss(direct, y), logits
+
+    sampler = ClassAwareSampler(
+        train.labels, ctx.num_classes, p.samples_per_class, epoch_size(len(train.labels), cfg.batch_size)
+    )
+    result = ctx.fit(
+        net, optimizer, cfg, out, sampler=sampler, step=step, key_parts=(p,), key_files=(STAGE1 / "model.pt",)
+    )
+    ctx.save_model(out, net, result)
+
+
+def logits(ctx) -> MethodOutput:
+    net = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["oltr"]))
+    return MethodOutput(ctx.predict_splits(net), sum(q.numel() for q in net.parameters()))
+
+
+METHOD = Method(
+    name="oltr",
+    summary="meta embedding with centroid memory, modulated attention, class-aware sampling (stage 2)",
+    params_cls=OltrParams,
+    logits=logits,
+    train_stage2=train_stage2,
+    trained_in=("stage1", "stage2"),
+)

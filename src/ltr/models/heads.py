@@ -1,0 +1,51 @@
+"""Classifier heads beyond the linear one."""
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CosNormClassifier(nn.Module):
+    """OLTR's cosine-norm classifier: `scale * <squash(v), w_j / |w_j|>` with
+    squash(v) = |v| / (1 + |v|) * v / |v|, so the logits grow with the feature norm (Liu et al., 2019)."""
+
+    def __init__(self, dim: int, num_classes: int, scale: float = 16.0):
+        super().__init__()
+        self.scale = scale
+        bound = 1.0 / math.sqrt(dim)
+        self.weight = nn.Parameter(torch.empty(num_classes, dim).uniform_(-bound, bound))
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        norm = v.norm(dim=1, keepdim=True)
+        squashed = v / (1 + norm)  # = |v| / (1 + |v|) * v / |v|, without dividing by a zero norm
+        return self.scale * squashed @ F.normalize(self.weight, dim=1).t()
+
+
+class MetaEmbeddingClassifier(nn.Module):
+    """OLTR's meta embedding (Liu et al., CVPR 2019, Sec. 3.1-3.3).
+
+    v_meta = (reach / min_j |x - c_j|) * (x + tanh(W_sel x) * softmax(W_hal x) @ centroids), classified by
+    the cosine-norm classifier. Images far from every centroid get a small v_meta, hence small logits
+    and a low max softmax probability: that is the open-set mechanism.
+    """
+
+    def __init__(self, dim: int, num_classes: int, reach_scale: float = 10.0, cos_scale: float = 16.0):
+        super().__init__()
+        self.reach_scale = reach_scale
+        self.hallucinator = nn.Linear(dim, num_classes)
+        self.selector = nn.Linear(dim, dim)
+        self.cosnorm = CosNormClassifier(dim, num_classes, cos_scale)
+
+    def reachability(self, x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+        distance = torch.cdist(x, centroids)  # L2, not squared
+        return self.reach_scale / distance.min(dim=1, keepdim=True).values.clamp_min(1e-12)
+
+    def meta_embedding(self, x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+        memory = torch.softmax(self.hallucinator(x), dim=1) @ centroids
+        concept = torch.tanh(self.selector(x))
+        return self.reachability(x, centroids) * (x + concept * memory)
+
+    def forward(self, x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+        return self.cosnorm(self.meta_embedding(x, centroids))
