@@ -11,10 +11,10 @@ from ltr.layout import PREPARED, atomic_dir, run_stage
 def main():
     cfg = load_config()
     start = time.perf_counter()
-    arrays = PREPARERS[cfg.data.name](cfg.data)
+    prepared = PREPARERS[cfg.data.name](cfg.data)
     with atomic_dir(PREPARED) as out:
-        write_prepared(out, **arrays)
-    print(f"prepare: {cfg.data.name}, {len(arrays['labels'])} images in {time.perf_counter() - start:.1f}s")
+        write_prepared(out, **prepared)
+    print(f"prepare: {cfg.data.name}, {len(prepared['labels'])} images in {time.perf_counter() - start:.1f}s")
 
 
 if __name__ == "__main__":

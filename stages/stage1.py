@@ -2,7 +2,7 @@
 stage1, runtime). It never reads `method`, so switching methods reuses it."""
 
 from ltr.layout import PRETRAIN, STAGE1, atomic_dir, read_manifest, run_stage
-from ltr.pipeline import StageContext, make_sgd
+from ltr.pipeline import StageContext, backbone_and_head, make_sgd
 
 
 def main():
@@ -13,7 +13,8 @@ def main():
         ctx.load_backbone(PRETRAIN, model)
     with atomic_dir(STAGE1) as out:
         cfg = ctx.cfg.stage1
-        result = ctx.fit(model, make_sgd(model.parameters(), cfg), cfg, out, key_parts=(pretrain,))
+        optimizer = make_sgd(backbone_and_head(model, cfg), cfg)
+        result = ctx.fit(model, optimizer, cfg, out, key_parts=(pretrain,))
         ctx.save_model(out, model, result)
     ctx.finish()
     print(

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import yaml
+
 from conftest import REPO, commit, run
 
 pytestmark = pytest.mark.e2e
@@ -94,3 +95,15 @@ def test_experiments_and_comparisons(tiny_copy):
     commit(tiny_copy, "imbalance 5")
     old = run(["dvc", "metrics", "diff", "HEAD~1", "--md"], tiny_copy).stdout
     assert "closed.top1" in old
+
+
+def test_switching_to_oltr_trains_stage2_only(tiny_copy):
+    out = run(["dvc", "exp", "run", "-S", "method=oltr", "-S", "oltr.samples_per_class=2"], tiny_copy).stdout
+    assert "Stage 'stage1' didn't change, skipping" in out
+    assert "Running stage 'stage2'" in out and "Running stage 'prepare'" not in out
+    manifest = json.loads((tiny_copy / "data/models/stage2/manifest.json").read_text())
+    assert manifest == {"used": True, "method": "oltr"}
+    metrics = json.loads((tiny_copy / "metrics/metrics.json").read_text())
+    assert metrics["cost"]["params_m"] > 0.08  # the attention block and centroids on top of ResNet-8
+    back = run(["dvc", "exp", "run", "-S", "method=softmax"], tiny_copy).stdout
+    assert "Running stage 'stage1'" not in back

@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+
 from conftest import make_repo, run, write_params
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,7 @@ import yaml
 
 from ltr.errors import LtrError
 
-DATASETS = ("synthetic", "digits")
+DATASETS = ("synthetic", "digits", "imagenet_lt", "places_lt")
 ARCHS = ("resnet8", "resnet20", "resnet32", "resnet10", "resnet18", "resnet50", "resnet152", "resnext50_32x4d")
 
 
@@ -46,12 +46,19 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True)
+class ImageListsConfig:
+    size: int = param(224, ge=8)  # RandomResizedCrop size to train, CenterCrop size to test
+    resize: int = param(256, ge=8)  # Resize before the test-time centre crop
+
+
+@dataclass(frozen=True)
 class DataConfig:
     name: str = param("synthetic", choices=DATASETS)
     root: str = "data/raw"  # where real data sets live; unused by synthetic and digits
     seed: int = param(0, ge=0)  # generation seed of the synthetic set; training seeds vary apart from it
     imb_factor: float = param(100.0, ge=1.0)  # n_max / n_min of the long-tailed training split
     synthetic: SyntheticConfig = param(SyntheticConfig())
+    image_lists: ImageListsConfig = param(ImageListsConfig())
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class TrainConfig:
     epochs: int = param(30, ge=1)
     batch_size: int = param(128, ge=1)
     lr: float = param(0.1, gt=0.0)
+    backbone_lr_factor: float = param(1.0, ge=0.0)  # the backbone trains at lr x this (fine-tuning: < 1)
     momentum: float = param(0.9, ge=0.0, lt=1.0)
     nesterov: bool = False
     weight_decay: float = param(5e-4, ge=0.0)
@@ -98,6 +106,7 @@ class RuntimeConfig:
     device: str = param("auto", choices=("auto", "cpu", "cuda"))
     nproc: int = param(1, ge=1, le=1)  # processes for training; multi-process DDP is not built yet
     amp: bool = True  # bf16 autocast where the device supports it well (CUDA)
+    num_workers: int = param(4, ge=0)  # DataLoader workers decoding image-list data sets
 
 
 @dataclass(frozen=True)

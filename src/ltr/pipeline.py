@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ltr.config import Config, TrainConfig, config_hash, load_config
+from ltr.data.image_lists import ImageListBatches
 from ltr.data.loader import TensorBatches
 from ltr.data.prepared import PreparedImages
 from ltr.data.split_list import SplitList, read_split_list
@@ -40,6 +41,14 @@ def make_sgd(params, cfg: TrainConfig) -> torch.optim.SGD:
         weight_decay=cfg.weight_decay,
         nesterov=cfg.nesterov and cfg.momentum > 0,
     )
+
+
+def backbone_and_head(model: Classifier, cfg: TrainConfig) -> list[dict]:
+    """Param groups: the backbone at lr x backbone_lr_factor, the head at lr."""
+    return [
+        {"params": model.backbone.parameters(), "lr": cfg.lr * cfg.backbone_lr_factor},
+        {"params": model.head.parameters(), "lr": cfg.lr},
+    ]
 
 
 @dataclass
@@ -81,18 +90,28 @@ class StageContext:
         images = self.images.load(split.paths, source=f"{SPLITS / split.name}.txt")
         return images.to(self.device), torch.from_numpy(split.labels).to(self.device)
 
-    def batches(self, split: SplitList, batch_size: int, **kwargs) -> TensorBatches:
-        images, labels = self.tensors(split)
-        return TensorBatches(
-            images,
-            labels,
-            batch_size=batch_size,
-            mean=self.meta["mean"],
-            std=self.meta["std"],
+    def batches(self, split: SplitList, batch_size: int, *, augment: str = "none", **kwargs):
+        """In-memory data: TensorBatches on the device; image lists: ImageListBatches (DataLoader)."""
+        norm = {"batch_size": batch_size, "mean": self.meta["mean"], "std": self.meta["std"]}
+        if self.images.in_memory:
+            images, labels = self.tensors(split)
+            return TensorBatches(images, labels, augment=augment, **norm, **kwargs)
+        self.images.rows(split.paths, source=f"{SPLITS / split.name}.txt")  # every image is indexed
+        info = self.images.info
+        return ImageListBatches(
+            info["root"],
+            split.paths,
+            split.labels,
+            train=augment != "none",
+            size=info["image_size"],
+            resize=info["resize"],
+            device=self.device,
+            num_workers=self.cfg.runtime.num_workers,
+            **norm,
             **kwargs,
         )
 
-    def train_batches(self, cfg: TrainConfig, sampler=None) -> TensorBatches:
+    def train_batches(self, cfg: TrainConfig, sampler=None):
         return self.batches(
             self.split("train"),
             cfg.batch_size,
@@ -103,7 +122,7 @@ class StageContext:
             sampler=sampler,
         )
 
-    def val_batches(self) -> TensorBatches:
+    def val_batches(self):
         return self.batches(self.split("val"), self.cfg.logits.batch_size)
 
     # -- models ------------------------------------------------------------------------------------------

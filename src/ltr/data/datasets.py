@@ -1,8 +1,9 @@
-"""Data sets the prepare stage can build: name -> function(DataConfig) -> arrays for write_prepared."""
+"""Data sets the prepare stage can build: name -> function(DataConfig) -> the arguments of write_prepared."""
 
 import numpy as np
 
 from ltr.config import DataConfig
+from ltr.data.image_lists import prepare_image_lists
 from ltr.data.synthetic import SyntheticSpec, generate
 
 
@@ -49,4 +50,9 @@ def digits(cfg: DataConfig) -> dict:
     return {"images": images[order], "labels": np.concatenate(labels), "pools": pools, "info": info}
 
 
-PREPARERS = {"synthetic": synthetic, "digits": digits}
+PREPARERS = {
+    "synthetic": synthetic,
+    "digits": digits,
+    "imagenet_lt": prepare_image_lists,
+    "places_lt": prepare_image_lists,
+}

@@ -1,8 +1,10 @@
-"""The prepared form of an in-memory data set, and its loading.
+"""The prepared form of a data set, and its loading.
 
-data/prepared/ holds `images.npy` (uint8, N x H x W x 3, CIFAR's layout), `index.csv` (id, label,
-pool) and `info.json` (classes, image size, per-channel mean and std of the training pool). An id is
-`<pool>/<running number>`, the stable "path" that split lists name. Open-set images have label -1.
+data/prepared/ holds `index.csv` (id, label, pool: train / val / test / open) and `info.json`
+(classes, image size, normalisation). An in-memory data set ("kind": "memory") also holds
+`images.npy` (uint8, N x H x W x 3, CIFAR's layout) and its ids are `<pool>/<running number>`; an
+image-list data set ("kind": "files") names each image by its path under `info["root"]`. Split lists
+name images by these ids. Open-set images have label -1.
 """
 
 import csv
@@ -15,25 +17,28 @@ from ltr.errors import LtrError
 from ltr.layout import PREPARED, read_json, write_json
 
 
-def write_prepared(out: Path, images: np.ndarray, labels: np.ndarray, pools: list[str], info: dict) -> None:
+def write_prepared(out: Path, images: np.ndarray | None, labels, pools: list[str], info: dict, ids=None) -> None:
+    """Write the index (and the image array of an in-memory set, whose ids are generated here)."""
     out = Path(out)
-    np.save(out / "images.npy", images)
     counters: dict[str, int] = {}
+    if ids is None:
+        ids = []
+        for pool in pools:
+            ids.append(f"{pool}/{counters.get(pool, 0):06d}")
+            counters[pool] = counters.get(pool, 0) + 1
     with open(out / "index.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "label", "pool"])
-        for label, pool in zip(labels.tolist(), pools, strict=True):
-            n = counters.get(pool, 0)
-            counters[pool] = n + 1
-            writer.writerow([f"{pool}/{n:06d}", label, pool])
-    train = images[np.asarray(pools) == "train"].astype(np.float64) / 255
+        writer.writerows(zip(ids, np.asarray(labels).tolist(), pools, strict=True))
     info = {
+        "kind": "memory" if images is not None else "files",
         **info,
-        "image_size": int(images.shape[1]),
-        "mean": train.mean((0, 1, 2)).round(4).tolist(),
-        "std": train.std((0, 1, 2)).round(4).tolist(),
-        "pools": counters,
+        "pools": {p: pools.count(p) for p in dict.fromkeys(pools)},
     }
+    if images is not None:
+        np.save(out / "images.npy", images)
+        mean, std = channel_stats(images[np.asarray(pools) == "train"])
+        info.update(image_size=int(images.shape[1]), mean=mean, std=std)
     write_json(out / "info.json", info)
 
 
@@ -51,26 +56,32 @@ def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[list[float], l
 
 
 class PreparedImages:
-    """Looks up images by id; the array is memory-mapped and only the rows asked for are read."""
+    """The index of a prepared data set; for an in-memory one, looks up images by id (the array is
+    memory-mapped and only the rows asked for are read)."""
 
     def __init__(self, root: Path = PREPARED):
         root = Path(root)
-        for name in ("images.npy", "index.csv", "info.json"):
+        for name in ("index.csv", "info.json"):
             if not (root / name).exists():
                 raise LtrError(f"{root / name} is missing: run `dvc repro prepare`")
         self.info = read_json(root / "info.json")
+        self.in_memory = self.info.get("kind", "memory") == "memory"
         with open(root / "index.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         self.row = {r["id"]: i for i, r in enumerate(rows)}
         self.labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
         self.pools = np.array([r["pool"] for r in rows])
         self.ids = [r["id"] for r in rows]
-        self._images = np.load(root / "images.npy", mmap_mode="r")
+        self._images = np.load(root / "images.npy", mmap_mode="r") if self.in_memory else None
 
-    def load(self, paths: list[str], source: str = "split list") -> torch.Tensor:
-        """uint8 tensor (N, 3, H, W) of the images with these ids."""
+    def rows(self, paths: list[str], source: str = "split list") -> np.ndarray:
+        """Row of each id in the index; an id the prepared data set lacks is an error naming the list."""
         try:
-            rows = np.fromiter((self.row[p] for p in paths), dtype=np.int64, count=len(paths))
+            return np.fromiter((self.row[p] for p in paths), dtype=np.int64, count=len(paths))
         except KeyError as e:
             raise LtrError(f"{source}: image {e.args[0]!r} is not in {PREPARED}/index.csv") from None
+
+    def load(self, paths: list[str], source: str = "split list") -> torch.Tensor:
+        """uint8 tensor (N, 3, H, W) of the images with these ids (in-memory data sets)."""
+        rows = self.rows(paths, source)
         return torch.from_numpy(np.ascontiguousarray(self._images[rows])).permute(0, 3, 1, 2)

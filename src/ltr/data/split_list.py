@@ -22,12 +22,13 @@ def write_split_list(path: Path, paths, labels) -> None:
     Path(path).write_text("".join(f"{p} {int(y)}\n" for p, y in zip(paths, labels, strict=True)))
 
 
-def read_split_list(path: Path, num_classes: int) -> SplitList:
-    """Read and validate a split list; only the open list ("open.txt") may hold label -1."""
+def read_split_list(path: Path, num_classes: int | None, is_open: bool | None = None) -> SplitList:
+    """Read and validate a split list. Only an open list (by default the one named open.txt) may hold
+    label -1, and it holds nothing else; num_classes None checks only that labels are >= 0."""
     path = Path(path)
     if not path.exists():
         raise LtrError(f"split list {path} is missing: run `dvc repro splits`")
-    is_open = path.stem == "open"
+    is_open = path.stem == "open" if is_open is None else is_open
     paths, labels, seen = [], [], set()
     for n, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -40,8 +41,9 @@ def read_split_list(path: Path, num_classes: int) -> SplitList:
             label = int(label_text)
         except ValueError:
             raise LtrError(f"{path}:{n}: label {label_text!r} is not an integer") from None
-        allowed = "-1 (open set)" if is_open else f"0..{num_classes - 1}"
-        if (is_open and label != OPEN_LABEL) or (not is_open and not 0 <= label < num_classes):
+        top = float("inf") if num_classes is None else num_classes
+        allowed = "-1 (open set)" if is_open else "0 or more" if num_classes is None else f"0..{num_classes - 1}"
+        if (is_open and label != OPEN_LABEL) or (not is_open and not 0 <= label < top):
             raise LtrError(f"{path}:{n}: label {label} is outside the class range; allowed: {allowed}")
         pure = PurePosixPath(rel)
         if pure.is_absolute() or ".." in pure.parts:

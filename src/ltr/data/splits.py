@@ -23,8 +23,11 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
         return ids[idx], images.labels[idx]
 
     train_ids, train_labels = pool("train")
-    keep = long_tailed_indices(train_labels, num_classes, data.imb_factor, cfg.seed)
-    lists["train"] = (train_ids[keep], train_labels[keep])
+    if info.get("long_tailed"):  # an official LT list, used verbatim
+        lists["train"] = (train_ids, train_labels)
+    else:
+        keep = long_tailed_indices(train_labels, num_classes, data.imb_factor, cfg.seed)
+        lists["train"] = (train_ids[keep], train_labels[keep])
     train_counts = np.bincount(lists["train"][1], minlength=num_classes)
     if (train_counts == 0).any():
         empty = int(np.flatnonzero(train_counts == 0)[0])
@@ -37,7 +40,7 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
     lists["test"] = (test_ids, test_labels)
     open_ids, _ = pool("open")
     if len(open_ids) == 0:
-        raise LtrError("the data set has no open-set images; set data.synthetic.open_classes >= 1")
+        raise LtrError("the data set has no open-set images (for synthetic: set data.synthetic.open_classes >= 1)")
     lists["open"] = (open_ids, np.full(len(open_ids), OPEN_LABEL))
 
     perms = per_class_permutations(test_labels, num_classes, cfg.seed)
@@ -57,7 +60,7 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
         "shot_groups": groups.tolist(),
         "group_sizes": {g: int((groups == g).sum()) for g in ("many", "medium", "few")},
         "group_rule": {"name": cfg.group_rule, **describe_rule(cfg.many_threshold, cfg.few_threshold, cfg.group_rule)},
-        "imb_factor": data.imb_factor,
+        "imb_factor": round(float(train_counts.max() / train_counts.min()), 2),
         "image_size": info["image_size"],
         "mean": info["mean"],
         "std": info["std"],

@@ -72,7 +72,7 @@ def build(ctx, p: OltrParams) -> OLTRNet:
 
 
 def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    sums = torch.zeros(num_classes, features.shape[1]).index_add_(0, labels, features)
+    sums = features.new_zeros(num_classes, features.shape[1]).index_add_(0, labels, features)
     return sums / torch.bincount(labels, minlength=num_classes).clamp_min(1)[:, None]
 
 

@@ -1,0 +1,150 @@
+"""Image-folder benchmarks read through their official split lists: ImageNet-LT and Places-LT.
+
+`data.root` holds the lists and the images they name, as the OLTR / Decoupling code bases lay them out:
+
+    <root>/ImageNet_LT_train.txt, ImageNet_LT_val.txt, ImageNet_LT_test.txt, ImageNet_LT_open.txt
+    <root>/train/..., <root>/val/...            paths as the train / val / test lists give them
+    <root>/ImageNet_LT_open/...                 the open list's file names are relative to this folder
+
+(Places-LT: Places_LT_*.txt and Places_LT_open/.) The lists are used verbatim: the training list is
+already long-tailed, so `data.imb_factor` does not apply. Images are decoded per image in DataLoader
+workers with the papers' transforms.
+"""
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+from ltr.config import DataConfig
+from ltr.data.loader import epoch_generator
+from ltr.data.split_list import read_split_list
+from ltr.errors import LtrError
+
+LIST_PREFIX = {"imagenet_lt": "ImageNet_LT", "places_lt": "Places_LT"}
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+
+
+def prepare_image_lists(cfg: DataConfig) -> dict:
+    """Read and check the official lists; the index names every image by its path under data.root."""
+    root, prefix = Path(cfg.root), LIST_PREFIX[cfg.name]
+    if not root.is_dir():
+        raise LtrError(f"data.root = {cfg.root!r} is not a directory; point it at the {prefix} images and lists")
+    train = read_split_list(root / f"{prefix}_train.txt", num_classes=None, is_open=False)
+    num_classes = int(train.labels.max()) + 1
+    ids, labels, pools = [], [], []
+    for pool in ("train", "val", "test", "open"):
+        path = root / f"{prefix}_{pool}.txt"
+        lst = read_split_list(path, num_classes, is_open=pool == "open")
+        rel = [f"{prefix}_open/{p}" for p in lst.paths] if pool == "open" else lst.paths
+        missing = next((p for p in rel if not (root / p).is_file()), None)
+        if missing is not None:
+            raise LtrError(f"{path}: image {missing!r} does not exist under data.root = {cfg.root!r}")
+        ids += rel
+        labels += lst.labels.tolist()
+        pools += [pool] * len(rel)
+    if len(set(ids)) != len(ids):
+        raise LtrError(f"the {prefix} lists name an image in two splits; each image belongs to one split")
+    info = {
+        "name": cfg.name,
+        "kind": "files",
+        "root": str(root),
+        "num_classes": num_classes,
+        "class_names": [str(c) for c in range(num_classes)],
+        "long_tailed": True,
+        "image_size": cfg.image_lists.size,
+        "resize": cfg.image_lists.resize,
+        "mean": IMAGENET_MEAN,
+        "std": IMAGENET_STD,
+    }
+    return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info}
+
+
+def image_transform(train: bool, size: int, resize: int, mean, std):
+    """The OLTR / Decoupling transforms: RandomResizedCrop + flip + colour jitter to train, Resize +
+    CenterCrop to test."""
+    if train:
+        steps = [
+            transforms.RandomResizedCrop(size),
+            transforms.RandomHorizontalFlip(),
+            transforms.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0),
+        ]
+    else:
+        steps = [transforms.Resize(resize), transforms.CenterCrop(size)]
+    return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
+
+
+class _Images(Dataset):
+    def __init__(self, root: Path, paths: list[str], labels, transform):
+        self.root, self.paths, self.labels, self.transform = root, paths, labels, transform
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        path = self.root / self.paths[i]
+        try:
+            with Image.open(path) as image:
+                x = self.transform(image.convert("RGB"))
+        except (OSError, ValueError) as e:
+            raise LtrError(f"cannot read image {path}: {e}") from None
+        return x, int(self.labels[i])
+
+
+class ImageListBatches:
+    """Batches (x, y) of an image list, decoded in DataLoader workers; the same interface as
+    TensorBatches (epoch(e), num_batches(), optional sampler), so every method runs on either."""
+
+    def __init__(
+        self,
+        root,
+        paths,
+        labels,
+        *,
+        batch_size: int,
+        train: bool,
+        size: int,
+        resize: int,
+        mean,
+        std,
+        device,
+        num_workers: int,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        sampler=None,
+    ):
+        self.labels = torch.as_tensor(labels)
+        self.dataset = _Images(Path(root), list(paths), self.labels, image_transform(train, size, resize, mean, std))
+        self.batch_size, self.shuffle, self.drop_last, self.seed = batch_size, shuffle, drop_last, seed
+        self.sampler, self.device, self.num_workers = sampler, device, num_workers
+
+    def num_batches(self) -> int:
+        n = self.sampler.num_samples if self.sampler is not None else len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def epoch(self, epoch: int = 0):
+        gen = epoch_generator(self.seed, epoch)
+        if self.num_workers == 0:  # the transforms draw from the global generator in this process
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
+        if self.sampler is not None:
+            order = self.sampler(gen)
+        else:
+            order = torch.randperm(len(self.labels), generator=gen) if self.shuffle else torch.arange(len(self.labels))
+        loader = DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            sampler=order.tolist(),
+            drop_last=self.drop_last,
+            num_workers=self.num_workers,
+            generator=gen,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
+        for x, y in loader:
+            yield (
+                x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last),
+                y.to(self.device, non_blocking=True),
+            )

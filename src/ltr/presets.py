@@ -1,0 +1,102 @@
+"""Params presets: the papers' settings for the real benchmarks, kept in params/*.yaml.
+
+A preset lists only the keys it changes. It is applied through DVC, which records the experiment:
+
+    dvc exp run $(python -m ltr.presets args params/imagenet_lt_oltr.yaml)
+
+`python -m ltr.presets check FILE...` validates presets against params.yaml without running anything.
+"""
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from ltr.config import Config, parse_config
+from ltr.errors import LtrError
+
+
+def load_preset(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise LtrError(f"preset {path} does not exist; presets live in params/")
+    preset = yaml.safe_load(path.read_text())
+    if not isinstance(preset, dict):
+        raise LtrError(f"preset {path} must be a mapping of params.yaml keys")
+    return preset
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """base with overrides applied; nested sections merge key by key, any other value replaces."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = merge(base[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def flatten(preset: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in preset.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def set_args(preset: dict) -> list[str]:
+    """`-S key=value` arguments for `dvc exp run`, one per leaf, values in YAML flow style."""
+    args = []
+    for key, value in flatten(preset).items():
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+        text = text.removesuffix("\n...").removesuffix("...").strip()
+        if any(c.isspace() for c in text):
+            text = text.replace(", ", ",")
+            if any(c.isspace() for c in text):
+                raise LtrError(f"preset value {key} = {value!r} contains spaces; `-S` cannot pass it")
+        args += ["-S", f"{key}={text}"]
+    return args
+
+
+def validate(path: str | Path, params: str | Path = "params.yaml") -> Config:
+    """The config that params.yaml with this preset applied would give (raises LtrError if invalid)."""
+    base = yaml.safe_load(Path(params).read_text())
+    preset = load_preset(path)
+    unknown = [k for k in flatten(preset) if not _has_key(base, k)]
+    if unknown:
+        raise LtrError(f"preset {path}: key {unknown[0]!r} is not in {params}; `dvc exp run -S` needs existing keys")
+    try:
+        return parse_config(merge(base, preset))
+    except LtrError as e:
+        raise LtrError(f"preset {path}: {e}") from None
+
+
+def _has_key(params: dict, dotted: str) -> bool:
+    node = params
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 2 or argv[0] not in ("args", "check"):
+        raise LtrError("usage: python -m ltr.presets args FILE | check FILE...")
+    if argv[0] == "args":
+        validate(argv[1])
+        print(" ".join(set_args(load_preset(argv[1]))))
+    else:
+        for path in argv[1:]:
+            cfg = validate(path)
+            print(f"{path}: ok ({cfg.method} on {cfg.data.name}, {cfg.model.arch})")
+
+
+if __name__ == "__main__":
+    from ltr.layout import run_stage
+
+    run_stage(lambda: main(sys.argv[1:]))

@@ -1,0 +1,113 @@
+"""ImageNet-LT-style image trees read through their official lists, on small JPEGs made here."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_repo, run
+from ltr.config import DataConfig
+from ltr.data.image_lists import ImageListBatches, prepare_image_lists
+from ltr.errors import LtrError
+
+TRAIN_COUNTS = [12, 6, 3]  # a long-tailed official list
+
+
+def make_tree(root, prefix="ImageNet_LT"):
+    """<root>/train/c<k>/*.JPEG and val/... named by <prefix>_{train,val,test}.txt, open images in
+    <root>/<prefix>_open/ named by <prefix>_open.txt, as the OLTR code base lays them out."""
+    rng = np.random.RandomState(0)
+
+    def jpeg(rel, label):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pixels = rng.randint(0, 256, (40, 44, 3), dtype=np.uint8)
+        pixels[..., label % 3] = 200 + 20 * (label >= 0)  # a colour cue per class
+        Image.fromarray(pixels).save(path, quality=90)
+        return rel
+
+    lists = {"train": [], "val": [], "test": [], "open": []}
+    for c, n in enumerate(TRAIN_COUNTS):
+        lists["train"] += [(jpeg(f"train/c{c}/img_{i}.JPEG", c), c) for i in range(n)]
+        lists["val"] += [(jpeg(f"train/c{c}/val_{i}.JPEG", c), c) for i in range(2)]
+        lists["test"] += [(jpeg(f"val/c{c}/test_{i}.JPEG", c), c) for i in range(4)]
+    lists["open"] = [(jpeg(f"{prefix}_open/open_{i}.JPEG", -1).split("/", 1)[1], -1) for i in range(4)]
+    for name, rows in lists.items():
+        (root / f"{prefix}_{name}.txt").write_text("".join(f"{p} {y}\n" for p, y in rows))
+    return lists
+
+
+def test_prepare_reads_the_official_lists(tmp_path):
+    make_tree(tmp_path)
+    out = prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+    pools = np.asarray(out["pools"])
+    assert [int((pools == p).sum()) for p in ("train", "val", "test", "open")] == [21, 6, 12, 4]
+    assert out["info"]["num_classes"] == 3 and out["info"]["long_tailed"]
+    assert out["ids"][-1].startswith("ImageNet_LT_open/")
+    assert out["labels"][-1] == -1
+
+
+def test_prepare_refuses_a_missing_image(tmp_path):
+    make_tree(tmp_path)
+    (tmp_path / "val" / "c1" / "test_2.JPEG").unlink()
+    with pytest.raises(LtrError, match="'val/c1/test_2.JPEG' does not exist"):
+        prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+
+
+def test_prepare_refuses_an_image_in_two_splits(tmp_path):
+    lists = make_tree(tmp_path)
+    val = tmp_path / "ImageNet_LT_val.txt"
+    val.write_text(val.read_text() + f"{lists['train'][0][0]} 0\n")
+    with pytest.raises(LtrError, match="two splits"):
+        prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+
+
+def test_batches_use_the_papers_transforms(tmp_path):
+    lists = make_tree(tmp_path)
+    paths, labels = zip(*lists["train"], strict=True)
+    common = dict(
+        batch_size=8,
+        size=32,
+        resize=36,
+        mean=[0.5] * 3,
+        std=[0.25] * 3,
+        device=torch.device("cpu"),
+        num_workers=0,
+        seed=3,
+    )
+    train = ImageListBatches(tmp_path, paths, labels, train=True, shuffle=True, drop_last=True, **common)
+    test = ImageListBatches(tmp_path, paths, labels, train=False, **common)
+    assert train.num_batches() == 2 and test.num_batches() == 3
+    x, y = next(train.epoch(0))
+    assert x.shape == (8, 3, 32, 32) and x.is_contiguous(memory_format=torch.channels_last)
+    again, _ = next(train.epoch(0))
+    assert torch.equal(x, again)  # the epoch's generator fixes order and augmentation
+    first, _ = next(test.epoch(0))
+    second, _ = next(test.epoch(5))
+    assert torch.equal(first, second)  # test-time transform is deterministic
+    assert [int(v) for _, ys in test.epoch(0) for v in ys] == list(labels)
+
+
+@pytest.mark.e2e
+def test_oltr_pipeline_on_an_image_tree(tmp_path):
+    make_tree(tmp_path / "images")
+    overrides = {
+        "method": "oltr",
+        "data": {"name": "imagenet_lt", "root": str(tmp_path / "images"), "image_lists": {"size": 32, "resize": 36}},
+        "splits": {"many_threshold": 10, "few_threshold": 4},
+        "stage1": {"epochs": 1, "batch_size": 8},
+        "stage2": {"epochs": 1, "batch_size": 6},
+        "oltr": {"samples_per_class": 2},
+        "runtime": {"num_workers": 0},
+    }
+    repo = make_repo(tmp_path / "repo", overrides)
+    out = run(["dvc", "repro"], repo).stdout
+    assert "prepare: imagenet_lt, 43 images" in out
+    meta = json.loads((repo / "data/splits/meta.json").read_text())
+    assert meta["train_counts"] == TRAIN_COUNTS and meta["group_sizes"] == {"many": 1, "medium": 1, "few": 1}
+    assert meta["splits"]["open"] == 4 and meta["splits"]["test_forward50"] == 4  # int(4 * 0.02 ** (r / 2)): 4, 0, 0
+    metrics = json.loads((repo / "metrics/metrics.json").read_text())
+    assert set(metrics) == {"closed", "open", "agnostic", "cost"}
+    assert json.loads((repo / "data/models/stage2/manifest.json").read_text())["method"] == "oltr"
