@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from torchvision import transforms
 
 from ltr.config import DataConfig
 from ltr.data.loader import epoch_generator
@@ -65,6 +64,8 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
 def image_transform(train: bool, size: int, resize: int, mean, std):
     """The OLTR / Decoupling transforms: RandomResizedCrop + flip + colour jitter to train, Resize +
     CenterCrop to test."""
+    from torchvision import transforms  # 1.5 s to import: only the stages that decode images pay for it
+
     if train:
         steps = [
             transforms.RandomResizedCrop(size),
