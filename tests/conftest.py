@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ltr.presets import merge
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtualenv that runs the tests also runs the stages
 PROJECT_FILES = [
@@ -40,13 +42,6 @@ TINY = {
     "stage2": {"epochs": 1, "batch_size": 32},
     "logits": {"batch_size": 64},
 }
-
-
-def merge(base: dict, overrides: dict) -> dict:
-    out = dict(base)
-    for key, value in overrides.items():
-        out[key] = merge(base.get(key, {}), value) if isinstance(value, dict) and value else value
-    return out
 
 
 def write_params(repo: Path, overrides: dict) -> None:
