@@ -32,6 +32,7 @@ def main():
     with atomic_dir(METRICS) as metrics_dir, atomic_dir(PLOTS) as plots_dir:
         write_json(metrics_dir / "metrics.json", result.metrics)
         write_json(metrics_dir / "splits.json", result.splits)
+        write_json(metrics_dir / "method.json", read_json(LOGITS / "method.json"))
         result.per_class.to_csv(plots_dir / "per_class.csv", index=False)
         result.agnostic.to_csv(plots_dir / "agnostic.csv", index=False)
         result.reliability.to_csv(plots_dir / "reliability.csv", index=False)

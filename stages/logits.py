@@ -25,6 +25,7 @@ def main():
         for name in SPLIT_NAMES:
             np.savez(out / f"{name}.npz", logits=output.logits[name].astype(np.float32), labels=ctx.split(name).labels)
         write_json(out / "cost.json", cost)
+        write_json(out / "method.json", output.info)
         write_json(
             out / "history.json", [{"stage": stage, **row} for stage, s in summaries.items() for row in s["history"]]
         )

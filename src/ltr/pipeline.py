@@ -16,10 +16,11 @@ from ltr.config import Config, TrainConfig, config_hash, load_config
 from ltr.data.image_lists import ImageListBatches
 from ltr.data.loader import TensorBatches
 from ltr.data.prepared import PreparedImages
+from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.data.split_list import SplitList, read_split_list
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
 from ltr.engine.device import resolve_device
-from ltr.engine.train import FitResult, fit, predict
+from ltr.engine.train import FitResult, cross_entropy_step, fit, predict
 from ltr.errors import LtrError
 from ltr.layout import PREPARED, RESUME, SPLIT_NAMES, SPLITS, read_json, require, write_json
 from ltr.models import Classifier, count_parameters, create_model
@@ -27,10 +28,12 @@ from ltr.models import Classifier, count_parameters, create_model
 
 @dataclass
 class MethodOutput:
-    """What a method's logits step returns: logits (N x C) for every split list, and its model size."""
+    """What a method's logits step returns: logits (N x C) for every split list, its model size, and
+    what it chose or learned at this step (e.g. tau-norm's tau), reported in metrics/method.json."""
 
     logits: dict[str, np.ndarray]
     num_params: int
+    info: dict = field(default_factory=dict)
 
 
 def make_sgd(params, cfg: TrainConfig) -> torch.optim.SGD:
@@ -125,6 +128,16 @@ class StageContext:
     def val_batches(self):
         return self.batches(self.split("val"), self.cfg.logits.batch_size)
 
+    def prior(self) -> torch.Tensor:
+        """The training prior n_c / N, from the split metadata."""
+        counts = torch.tensor(self.meta["train_counts"], dtype=torch.float32)
+        return (counts / counts.sum()).to(self.device)
+
+    def class_aware_sampler(self, per_class: int, batch_size: int) -> ClassAwareSampler:
+        """Class-aware sampling over the training list (per_class 1: class-balanced sampling)."""
+        labels = self.split("train").labels
+        return ClassAwareSampler(labels, self.num_classes, per_class, epoch_size(len(labels), batch_size))
+
     # -- models ------------------------------------------------------------------------------------------
     def new_model(self) -> Classifier:
         torch.manual_seed(self.cfg.seed)
@@ -206,6 +219,36 @@ class StageContext:
             name=self.stage,
             **kwargs,
         )
+
+    def train_and_save(
+        self,
+        out: Path,
+        model,
+        cfg: TrainConfig,
+        *,
+        params=None,
+        step=cross_entropy_step,
+        sampler=None,
+        key_parts: tuple = (),
+        key_files: tuple = (),
+        val_forward=None,
+    ) -> FitResult:
+        """SGD under cfg on `params` (default: every trainable parameter), then out/model.pt and
+        out/train_summary.json."""
+        params = params if params is not None else [q for q in model.parameters() if q.requires_grad]
+        result = self.fit(
+            model,
+            make_sgd(params, cfg),
+            cfg,
+            out,
+            sampler=sampler,
+            step=step,
+            key_parts=key_parts,
+            key_files=key_files,
+            val_forward=val_forward,
+        )
+        self.save_model(out, model, result)
+        return result
 
     def finish(self) -> None:
         """Drop resume state once the stage's outputs are in place."""

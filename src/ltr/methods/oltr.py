@@ -15,7 +15,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ltr.config import param
-from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.engine.train import predict
 from ltr.layout import STAGE1, STAGE2
 from ltr.losses.disc_centroids import DiscCentroidsLoss
@@ -23,7 +22,7 @@ from ltr.methods import Method
 from ltr.models import create_backbone
 from ltr.models.attention import ModulatedAttention
 from ltr.models.heads import MetaEmbeddingClassifier
-from ltr.pipeline import MethodOutput, make_sgd
+from ltr.pipeline import MethodOutput
 
 
 @dataclass(frozen=True)
@@ -97,27 +96,27 @@ def train_stage2(ctx, out) -> None:
     feature_params = [
         q for q in [*net.backbone.parameters(), *net.attention.parameters(), *net.fc.parameters()] if q.requires_grad
     ]
-    optimizer = make_sgd(
-        [
-            {"params": feature_params, "lr": p.backbone_lr},
-            {"params": net.classifier.parameters(), "lr": p.classifier_lr},
-            {"params": net.centroid_loss.parameters(), "lr": p.centroid_lr},
-        ],
-        cfg,
-    )
+    groups = [
+        {"params": feature_params, "lr": p.backbone_lr},
+        {"params": net.classifier.parameters(), "lr": p.classifier_lr},
+        {"params": net.centroid_loss.parameters(), "lr": p.centroid_lr},
+    ]
 
     def step(model, x, y, epoch):
         direct = model.direct_features(x)
         logits = model.classifier(direct, model.centroid_loss.centroids.detach())
         return F.cross_entropy(logits, y) + p.centroid_loss_weight * model.centroid_loss(direct, y), logits
 
-    sampler = ClassAwareSampler(
-        train.labels, ctx.num_classes, p.samples_per_class, epoch_size(len(train.labels), cfg.batch_size)
+    ctx.train_and_save(
+        out,
+        net,
+        cfg,
+        params=groups,
+        step=step,
+        sampler=ctx.class_aware_sampler(p.samples_per_class, cfg.batch_size),
+        key_parts=(p,),
+        key_files=(STAGE1 / "model.pt",),
     )
-    result = ctx.fit(
-        net, optimizer, cfg, out, sampler=sampler, step=step, key_parts=(p,), key_files=(STAGE1 / "model.pt",)
-    )
-    ctx.save_model(out, net, result)
 
 
 def logits(ctx) -> MethodOutput:

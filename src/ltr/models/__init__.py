@@ -32,6 +32,29 @@ class Classifier(nn.Module):
         return self.head(self.backbone(x))
 
 
+class FrozenBackbone(nn.Module):
+    """A backbone whose features stay what they were: no gradients, BatchNorm statistics frozen
+    (eval mode) even while the model around it trains."""
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        self.backbone = backbone.requires_grad_(False)
+        self.out_dim = backbone.out_dim
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def forward_map(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.backbone.forward_map(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.backbone(x)
+
+
 def create_model(arch: str, num_classes: int) -> Classifier:
     """The stage-1 model: a backbone and a linear head."""
     backbone = create_backbone(arch)

@@ -49,3 +49,29 @@ class MetaEmbeddingClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
         return self.cosnorm(self.meta_embedding(x, centroids))
+
+
+class NormedLinear(nn.Module):
+    """Cosine classifier `scale * <x / |x|, w_j / |w_j|>`, the head of LDAM-DRW (Cao et al., NeurIPS
+    2019), RIDE and TADE, with their initialisation and scale 30."""
+
+    def __init__(self, dim: int, num_classes: int, scale: float = 30.0):
+        super().__init__()
+        self.scale = scale
+        self.weight = nn.Parameter(torch.empty(dim, num_classes).uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * F.normalize(x, dim=1) @ F.normalize(self.weight, dim=0)
+
+
+class ScaledLinear(nn.Module):
+    """LWS (Kang et al., ICLR 2020): a frozen linear classifier whose logit of class j is multiplied by
+    a learned scale f_j, initialised to 1."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        self.linear = linear.requires_grad_(False)
+        self.scales = nn.Parameter(torch.ones(linear.out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) * self.scales

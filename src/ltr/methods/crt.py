@@ -1,0 +1,35 @@
+"""cRT: classifier re-training (Kang et al., "Decoupling Representation and Classifier for
+Long-Tailed Recognition", ICLR 2020). The stage-1 representation is kept; the linear classifier is
+re-initialised and re-trained with class-balanced (class-aware) sampling."""
+
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+from ltr.config import param
+from ltr.methods import Method
+from ltr.methods.classifier_retraining import retrain_head, retrained_logits
+
+
+@dataclass(frozen=True)
+class CrtParams:
+    samples_per_class: int = param(4, ge=1)  # class-aware sampling as in the released configs
+
+
+def new_linear(stage1_head: nn.Linear) -> nn.Linear:
+    return nn.Linear(stage1_head.in_features, stage1_head.out_features)
+
+
+def train_stage2(ctx, out) -> None:
+    p = ctx.cfg.methods["crt"]
+    retrain_head(ctx, out, new_linear, p.samples_per_class, key_parts=(p,))
+
+
+METHOD = Method(
+    name="crt",
+    summary="re-trains a new linear classifier on frozen stage-1 features, class-balanced sampling",
+    params_cls=CrtParams,
+    logits=lambda ctx: retrained_logits(ctx, new_linear),
+    train_stage2=train_stage2,
+    trained_in=("stage1", "stage2"),
+)
