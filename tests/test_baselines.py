@@ -378,3 +378,9 @@ def test_crt_new_linear_is_a_fresh_linear_of_the_same_shape():
     assert not torch.equal(head.weight, stage1_head.weight)
     assert not torch.equal(head.bias, stage1_head.bias)
     assert head.weight.requires_grad and head.bias.requires_grad
+
+
+@pytest.mark.parametrize("tau", [float("nan"), float("inf")])
+def test_tau_must_be_finite(tau):
+    with pytest.raises(LtrError, match="tau_norm.tau"):
+        TauNormParams(tau=tau)

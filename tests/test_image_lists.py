@@ -99,7 +99,7 @@ def test_oltr_pipeline_on_an_image_tree(tmp_path):
         "splits": {"many_threshold": 10, "few_threshold": 4},
         "stage1": {"epochs": 1, "batch_size": 8},
         "stage2": {"epochs": 1, "batch_size": 6},
-        "oltr": {"samples_per_class": 2},
+        "oltr": {"train": {"samples_per_class": 2}},
         "runtime": {"num_workers": 0},
     }
     repo = make_repo(tmp_path / "repo", overrides)

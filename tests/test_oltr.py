@@ -8,7 +8,7 @@ import torch
 
 from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.losses.disc_centroids import DiscCentroidsLoss
-from ltr.methods.oltr import OLTRNet, OltrParams, class_means
+from ltr.methods.oltr import OLTRNet, OltrTrain, class_means
 from ltr.models import create_backbone
 from ltr.models.attention import ModulatedAttention
 from ltr.models.heads import CosNormClassifier, MetaEmbeddingClassifier
@@ -317,7 +317,7 @@ def test_class_means_with_an_empty_class():
 
 
 def test_oltr_params_defaults_are_the_imagenet_lt_stage2_settings():
-    p = OltrParams()
+    p = OltrTrain()
     assert (p.backbone_lr, p.classifier_lr, p.centroid_lr) == (0.01, 0.1, 0.01)
     assert p.centroid_loss_weight == 0.01
     assert p.samples_per_class == 4
@@ -330,7 +330,7 @@ def test_oltr_params_defaults_are_the_imagenet_lt_stage2_settings():
 
 def tiny_net(**kw) -> OLTRNet:
     torch.manual_seed(0)
-    return OLTRNet(create_backbone("resnet8"), num_classes=5, map_size=(8, 8), p=OltrParams(**kw))
+    return OLTRNet(create_backbone("resnet8"), num_classes=5, map_size=(8, 8), p=OltrTrain(**kw))
 
 
 def test_oltr_net_forward_shape_and_identity_attention():

@@ -98,7 +98,7 @@ def test_experiments_and_comparisons(tiny_copy):
 
 
 def test_switching_to_oltr_trains_stage2_only(tiny_copy):
-    out = run(["dvc", "exp", "run", "-S", "method=oltr", "-S", "oltr.samples_per_class=2"], tiny_copy).stdout
+    out = run(["dvc", "exp", "run", "-S", "method=oltr", "-S", "oltr.train.samples_per_class=2"], tiny_copy).stdout
     assert "Stage 'stage1' didn't change, skipping" in out
     assert "Running stage 'stage2'" in out and "Running stage 'prepare'" not in out
     manifest = json.loads((tiny_copy / "data/models/stage2/manifest.json").read_text())
@@ -107,3 +107,32 @@ def test_switching_to_oltr_trains_stage2_only(tiny_copy):
     assert metrics["cost"]["params_m"] > 0.08  # the attention block and centroids on top of ResNet-8
     back = run(["dvc", "exp", "run", "-S", "method=softmax"], tiny_copy).stdout
     assert "Running stage 'stage1'" not in back
+
+
+def test_decoupling_methods_reuse_stage1(tiny_copy):
+    out = run(["dvc", "exp", "run", "-S", "method=crt", "-S", "stage2.epochs=1"], tiny_copy).stdout
+    assert "Stage 'stage1' didn't change, skipping" in out and "Running stage 'stage2'" in out
+    out = run(["dvc", "exp", "run", "-S", "method=tau_norm", "-S", "tau_norm.tau=0.5"], tiny_copy).stdout
+    assert "Running stage 'stage1'" not in out
+    assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"tau": 0.5}
+    assert json.loads((tiny_copy / "data/models/stage2/manifest.json").read_text()) == {"used": False}
+    out = run(["dvc", "exp", "run", "-S", "method=tau_norm", "-S", "tau_norm.tau=0.7"], tiny_copy).stdout
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert ran == {"logits", "evaluate"}  # a post-hoc knob re-runs only what follows the models
+
+
+def test_experts_are_separate_stages(tiny_copy):
+    settings = [
+        "method=experts",
+        "experts.many_threshold=30",
+        *(f"experts.{s}.epochs=1" for s in ("many", "medium", "few")),
+    ]
+    out = run(["dvc", "exp", "run", *(arg for setting in settings for arg in ("-S", setting))], tiny_copy).stdout
+    assert "Stage 'stage1' didn't change, skipping" in out
+    for subset in ("many", "medium", "few"):
+        assert f"Running stage 'experts@{subset}'" in out
+    method = json.loads((tiny_copy / "metrics/method.json").read_text())
+    assert method["calibration_epoch"] >= 1
+    out = run(["dvc", "exp", "run", "-S", "experts.few.lr=0.02"], tiny_copy).stdout
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert ran == {"experts@few", "logits", "evaluate"}  # the other experts are reused

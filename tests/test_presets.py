@@ -26,10 +26,10 @@ def test_preset_validates_against_params_yaml(preset):
 def test_oltr_presets_have_the_papers_settings():
     imagenet = validate(REPO / "params/imagenet_lt_oltr.yaml", REPO / "params.yaml")
     assert (imagenet.model.arch, imagenet.stage2.epochs, imagenet.stage2.milestones) == ("resnet10", 60, [20, 40])
-    p = imagenet.methods["oltr"]
+    p = imagenet.methods["oltr"].train
     assert (p.backbone_lr, p.classifier_lr, p.centroid_lr, p.fc_dim, p.freeze_backbone) == (0.01, 0.1, 0.01, 512, False)
     places = validate(REPO / "params/places_lt_oltr.yaml", REPO / "params.yaml")
-    q = places.methods["oltr"]
+    q = places.methods["oltr"].train
     assert places.model.arch == "resnet152" and places.stage1.lr * places.stage1.backbone_lr_factor == pytest.approx(
         0.001
     )

@@ -20,7 +20,7 @@ from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.data.split_list import SplitList, read_split_list
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
 from ltr.engine.device import resolve_device
-from ltr.engine.train import FitResult, cross_entropy_step, fit, predict
+from ltr.engine.train import FitResult, fit, predict
 from ltr.errors import LtrError
 from ltr.layout import PREPARED, RESUME, SPLIT_NAMES, SPLITS, read_json, require, write_json
 from ltr.models import Classifier, count_parameters, create_model
@@ -114,9 +114,9 @@ class StageContext:
             **kwargs,
         )
 
-    def train_batches(self, cfg: TrainConfig, sampler=None):
+    def train_batches(self, cfg: TrainConfig, sampler=None, split: SplitList | None = None):
         return self.batches(
-            self.split("train"),
+            split if split is not None else self.split("train"),
             cfg.batch_size,
             augment=cfg.augment,
             shuffle=True,
@@ -177,20 +177,25 @@ class StageContext:
             )
 
     # -- training ----------------------------------------------------------------------------------------
-    def fit(
+    def train_and_save(
         self,
-        model,
-        optimizer,
-        cfg: TrainConfig,
         out: Path,
+        model,
+        cfg: TrainConfig,
         *,
+        params=None,
+        sampler=None,
+        train_split: SplitList | None = None,
+        val_split: SplitList | None = None,
         key_parts: tuple = (),
         key_files: tuple = (),
-        sampler=None,
-        **kwargs,
+        **fit_kwargs,
     ) -> FitResult:
-        """Train with resume state keyed by this stage's config and input files (e.g. the stage-1
-        checkpoint it fine-tunes), writing dvclive logs into out/live."""
+        """SGD under cfg on `params` (default: every trainable parameter) over the training list (or
+        train_split), model selection on val (or val_split); then out/model.pt, out/train_summary.json
+        and dvclive logs in out/live. Resume state is keyed by this stage's config and input files
+        (e.g. the stage-1 checkpoint it fine-tunes); fit_kwargs go to engine.train.fit."""
+        params = params if params is not None else [q for q in model.parameters() if q.requires_grad]
         digests = [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in key_files]
         key = config_hash(
             self.stage,
@@ -206,46 +211,19 @@ class StageContext:
         )
         resume_dir = RESUME / f"{self.stage}-{key}"
         self.resume_dirs.append(resume_dir)
-        return fit(
+        val = self.val_batches() if val_split is None else self.batches(val_split, self.cfg.logits.batch_size)
+        result = fit(
             model,
-            optimizer,
-            self.train_batches(cfg, sampler),
-            self.val_batches(),
+            make_sgd(params, cfg),
+            self.train_batches(cfg, sampler, train_split),
+            val,
             cfg,
             device=self.device,
             amp=self.amp,
             resume=ResumeState(resume_dir),
             live_dir=Path(out) / "live",
             name=self.stage,
-            **kwargs,
-        )
-
-    def train_and_save(
-        self,
-        out: Path,
-        model,
-        cfg: TrainConfig,
-        *,
-        params=None,
-        step=cross_entropy_step,
-        sampler=None,
-        key_parts: tuple = (),
-        key_files: tuple = (),
-        val_forward=None,
-    ) -> FitResult:
-        """SGD under cfg on `params` (default: every trainable parameter), then out/model.pt and
-        out/train_summary.json."""
-        params = params if params is not None else [q for q in model.parameters() if q.requires_grad]
-        result = self.fit(
-            model,
-            make_sgd(params, cfg),
-            cfg,
-            out,
-            sampler=sampler,
-            step=step,
-            key_parts=key_parts,
-            key_files=key_files,
-            val_forward=val_forward,
+            **fit_kwargs,
         )
         self.save_model(out, model, result)
         return result

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ltr.config import DataConfig
+from ltr.data.cifar import prepare_cifar
 from ltr.data.image_lists import prepare_image_lists
 from ltr.data.synthetic import SyntheticSpec, generate
 
@@ -51,6 +52,8 @@ def digits(cfg: DataConfig) -> dict:
 
 
 PREPARERS = {
+    "cifar10": prepare_cifar,
+    "cifar100": prepare_cifar,
     "synthetic": synthetic,
     "digits": digits,
     "imagenet_lt": prepare_image_lists,

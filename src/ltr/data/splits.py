@@ -35,7 +35,7 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
             f"data.imb_factor = {data.imb_factor} leaves class {empty} with no training image; "
             f"lower data.imb_factor (at most {min(np.bincount(train_labels))})"
         )
-    lists["val"] = pool("val")
+    lists["val"] = pool(info.get("val_from", "val"))  # CIFAR-LT protocols validate on the test set
     test_ids, test_labels = pool("test")
     lists["test"] = (test_ids, test_labels)
     open_ids, _ = pool("open")

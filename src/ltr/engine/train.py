@@ -75,10 +75,12 @@ def fit(
     name: str,
     step: Callable = cross_entropy_step,
     val_forward: Callable | None = None,
+    patience: int | None = None,
 ) -> FitResult:
     """Train for cfg.epochs, keep the weights of the best val top-1 and load them into `model`.
 
-    step(model, x, y, epoch) -> (loss, logits); val_forward(x) -> logits used for model selection.
+    step(model, x, y, epoch) -> (loss, logits); val_forward(x) -> logits used for model selection;
+    patience: stop early once that many epochs passed without a better val top-1.
     """
     from dvclive import Live  # imports dvc: only the training stages pay for it
 
@@ -99,6 +101,9 @@ def fit(
         _log_row(live, row)
 
     for epoch in range(start, cfg.epochs):
+        if patience is not None and best is not None and epoch - best["epoch"] >= patience:
+            print(f"{name}: stopping early, no better val top-1 for {patience} epochs", flush=True)
+            break
         model.train()
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=device)

@@ -5,9 +5,10 @@ logits."""
 
 from dataclasses import dataclass
 
+from ltr.config import param
 from ltr.layout import STAGE2
 from ltr.losses.balanced_softmax import BalancedSoftmaxLoss
-from ltr.methods import Method
+from ltr.methods import Method, NoSettings
 from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
@@ -15,6 +16,8 @@ from ltr.pipeline import MethodOutput
 @dataclass(frozen=True)
 class BalancedSoftmaxParams:
     """No settings of its own: stage1.* is its schedule."""
+
+    train: NoSettings = param(NoSettings())
 
 
 def train_stage2(ctx, out) -> None:

@@ -12,8 +12,13 @@ from ltr.methods.classifier_retraining import retrain_head, retrained_logits
 
 
 @dataclass(frozen=True)
-class CrtParams:
+class CrtTrain:
     samples_per_class: int = param(4, ge=1)  # class-aware sampling as in the released configs
+
+
+@dataclass(frozen=True)
+class CrtParams:
+    train: CrtTrain = param(CrtTrain())
 
 
 def new_linear(stage1_head: nn.Linear) -> nn.Linear:
@@ -21,7 +26,7 @@ def new_linear(stage1_head: nn.Linear) -> nn.Linear:
 
 
 def train_stage2(ctx, out) -> None:
-    p = ctx.cfg.methods["crt"]
+    p = ctx.cfg.methods["crt"].train
     retrain_head(ctx, out, new_linear, p.samples_per_class, key_parts=(p,))
 
 

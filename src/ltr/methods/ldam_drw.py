@@ -18,20 +18,25 @@ from ltr.pipeline import MethodOutput
 
 
 @dataclass(frozen=True)
-class LdamDrwParams:
+class LdamDrwTrain:
     max_margin: float = param(0.5, ge=0.0)
     scale: float = param(30.0, gt=0.0)  # of the cosine classifier
     drw_start: float = param(0.8, ge=0.0, le=1.0)  # fraction of the epochs before re-weighting (160 / 200)
     beta: float = param(0.9999, ge=0.0, lt=1.0)  # effective-number weights
 
 
-def build(ctx, p: LdamDrwParams) -> Classifier:
+@dataclass(frozen=True)
+class LdamDrwParams:
+    train: LdamDrwTrain = param(LdamDrwTrain())
+
+
+def build(ctx, p: LdamDrwTrain) -> Classifier:
     backbone = create_backbone(ctx.cfg.model.arch)
     return Classifier(backbone, NormedLinear(backbone.out_dim, ctx.num_classes, p.scale))
 
 
 def train_stage2(ctx, out) -> None:
-    p, cfg = ctx.cfg.methods["ldam_drw"], ctx.cfg.stage1
+    p, cfg = ctx.cfg.methods["ldam_drw"].train, ctx.cfg.stage1
     counts = ctx.meta["train_counts"]
     loss = LDAMLoss(counts, p.max_margin, p.scale).to(ctx.device)
     weights = effective_number_weights(counts, p.beta).to(ctx.device)
@@ -46,7 +51,7 @@ def train_stage2(ctx, out) -> None:
 
 
 def logits(ctx) -> MethodOutput:
-    model = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["ldam_drw"]))
+    model = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["ldam_drw"].train))
     return MethodOutput(ctx.predict_splits(model), count_parameters(model))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ltr.config import param
 from ltr.layout import STAGE1
-from ltr.methods import Method
+from ltr.methods import Method, NoSettings
 from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
@@ -16,6 +16,7 @@ from ltr.pipeline import MethodOutput
 @dataclass(frozen=True)
 class LogitAdjustParams:
     tau: float = param(1.0, ge=0.0)
+    train: NoSettings = param(NoSettings())
 
 
 def adjust(logits: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:

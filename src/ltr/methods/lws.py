@@ -11,12 +11,17 @@ from ltr.models.heads import ScaledLinear
 
 
 @dataclass(frozen=True)
-class LwsParams:
+class LwsTrain:
     samples_per_class: int = param(4, ge=1)
 
 
+@dataclass(frozen=True)
+class LwsParams:
+    train: LwsTrain = param(LwsTrain())
+
+
 def train_stage2(ctx, out) -> None:
-    p = ctx.cfg.methods["lws"]
+    p = ctx.cfg.methods["lws"].train
     retrain_head(ctx, out, ScaledLinear, p.samples_per_class, key_parts=(p,))
 
 

@@ -26,7 +26,7 @@ from ltr.pipeline import MethodOutput
 
 
 @dataclass(frozen=True)
-class OltrParams:
+class OltrTrain:
     backbone_lr: float = param(0.01, ge=0.0)  # backbone, attention and fc layer (ImageNet-LT stage 2: 0.01)
     classifier_lr: float = param(0.1, gt=0.0)  # meta-embedding classifier
     centroid_lr: float = param(0.01, ge=0.0)
@@ -39,10 +39,15 @@ class OltrParams:
     cos_scale: float = param(16.0, gt=0.0)  # scale of the cosine-norm classifier
 
 
+@dataclass(frozen=True)
+class OltrParams:
+    train: OltrTrain = param(OltrTrain())
+
+
 class OLTRNet(nn.Module):
     """backbone -> modulated attention -> pool -> (fc + ReLU) = direct feature -> meta embedding."""
 
-    def __init__(self, backbone: nn.Module, num_classes: int, map_size: tuple[int, int], p: OltrParams):
+    def __init__(self, backbone: nn.Module, num_classes: int, map_size: tuple[int, int], p: OltrTrain):
         super().__init__()
         self.backbone = backbone
         dim = backbone.out_dim
@@ -61,7 +66,7 @@ class OLTRNet(nn.Module):
         return self.classifier(self.direct_features(x), self.centroid_loss.centroids.detach())
 
 
-def build(ctx, p: OltrParams) -> OLTRNet:
+def build(ctx, p: OltrTrain) -> OLTRNet:
     backbone = create_backbone(ctx.cfg.model.arch)
     size = ctx.meta["image_size"]
     with torch.no_grad():
@@ -76,7 +81,7 @@ def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) 
 
 
 def train_stage2(ctx, out) -> None:
-    p, cfg = ctx.cfg.methods["oltr"], ctx.cfg.stage2
+    p, cfg = ctx.cfg.methods["oltr"].train, ctx.cfg.stage2
     net = build(ctx, p)
     stage1 = ctx.load_model(STAGE1)
     net.backbone.load_state_dict(stage1.backbone.state_dict())
@@ -120,7 +125,7 @@ def train_stage2(ctx, out) -> None:
 
 
 def logits(ctx) -> MethodOutput:
-    net = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["oltr"]))
+    net = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["oltr"].train))
     return MethodOutput(ctx.predict_splits(net), sum(q.numel() for q in net.parameters()))
 
 

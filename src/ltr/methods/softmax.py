@@ -3,8 +3,9 @@ paper (e.g. "Joint" in Kang et al., ICLR 2020). It is the shared stage-1 model, 
 
 from dataclasses import dataclass
 
+from ltr.config import param
 from ltr.layout import STAGE1
-from ltr.methods import Method
+from ltr.methods import Method, NoSettings
 from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
@@ -12,6 +13,8 @@ from ltr.pipeline import MethodOutput
 @dataclass(frozen=True)
 class SoftmaxParams:
     """No settings of its own: stage1.* trains it."""
+
+    train: NoSettings = param(NoSettings())
 
 
 def logits(ctx) -> MethodOutput:

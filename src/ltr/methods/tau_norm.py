@@ -3,6 +3,7 @@ Recognition", ICLR 2020): no training. Each class weight of the stage-1 classifi
 norm to the power tau, w_j / |w_j|^tau, which shrinks the large head-class weights; the bias is kept,
 so tau = 0 gives the stage-1 logits. tau is given, or chosen on the val split."""
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from ltr.config import param
 from ltr.errors import LtrError
 from ltr.layout import STAGE1
-from ltr.methods import Method
+from ltr.methods import Method, NoSettings, best_on_val
 from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
@@ -21,9 +22,11 @@ TAU_GRID = np.round(np.arange(0.0, 2.01, 0.1), 2)  # searched when tau is "auto"
 @dataclass(frozen=True)
 class TauNormParams:
     tau: float | str = param("auto")  # a number >= 0, or "auto": the best val top-1 over 0, 0.1, ..., 2
+    train: NoSettings = param(NoSettings())
 
     def __post_init__(self):
-        if isinstance(self.tau, str) and self.tau != "auto" or not isinstance(self.tau, str) and self.tau < 0:
+        valid = self.tau == "auto" if isinstance(self.tau, str) else math.isfinite(self.tau) and self.tau >= 0
+        if not valid:
             raise LtrError(f"params.yaml: tau_norm.tau = {self.tau!r} is not allowed; give a number >= 0 or 'auto'")
 
 
@@ -38,13 +41,10 @@ def logits(ctx) -> MethodOutput:
     tau = ctx.cfg.methods["tau_norm"].tau
     info = {}
     if tau == "auto":
-        val_labels = torch.from_numpy(ctx.split("val").labels)
-        scores = [
-            (tau_normalized_logits(features["val"], weight, bias, t).argmax(1) == val_labels).float().mean()
-            for t in TAU_GRID
-        ]
-        tau = float(TAU_GRID[int(np.argmax(scores))])  # the first best: the smallest change that helps most
-        info["val_top1_at_tau"] = round(100 * float(max(scores)), 3)
+        labels = torch.from_numpy(ctx.split("val").labels)
+        tau, info["val_top1_at_tau"] = best_on_val(
+            TAU_GRID, lambda t: tau_normalized_logits(features["val"], weight, bias, t), labels
+        )
     info["tau"] = float(tau)
     out = {k: tau_normalized_logits(f, weight, bias, tau).numpy() for k, f in features.items()}
     return MethodOutput(out, count_parameters(model), info)

@@ -55,6 +55,20 @@ class FrozenBackbone(nn.Module):
             return self.backbone(x)
 
 
+def train_last_stages(backbone: nn.Module, stages: int) -> nn.Module:
+    """Keep only the last `stages` residual stages of a backbone trainable (-1: all of it; 0: none,
+    the backbone is frozen with its BatchNorm statistics). Partly frozen backbones keep updating BN
+    statistics in train mode, as the class-balanced experts code does."""
+    if stages < 0:
+        return backbone
+    if stages == 0:
+        return FrozenBackbone(backbone)
+    backbone.requires_grad_(False)
+    for stage in backbone.residual_stages()[-stages:]:
+        stage.requires_grad_(True)
+    return backbone
+
+
 def create_model(arch: str, num_classes: int) -> Classifier:
     """The stage-1 model: a backbone and a linear head."""
     backbone = create_backbone(arch)

@@ -75,3 +75,44 @@ class ScaledLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x) * self.scales
+
+
+class CausalNormClassifier(nn.Module):
+    """TDE's multi-head causal-norm classifier (Tang et al., "Long-Tailed Classification by Keeping
+    the Good and Removing the Bad Momentum Causal Effect", NeurIPS 2020).
+
+    The feature and the class weights split into K heads along the feature dimension;
+    logits = (tau / K) * sum_k <x_k / |x_k|, w_k / (|w_k| + gamma)>. With a moving-average feature
+    direction d, the TDE logits subtract alpha * (tau / K) * sum_k cos(x_k, d_k) <d_k / |d_k|, w_k / (|w_k| + gamma)>:
+    the factual logits minus the counterfactual effect of the momentum direction.
+    """
+
+    def __init__(self, dim: int, num_classes: int, heads: int = 2, tau: float = 16.0, gamma: float = 1 / 32):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"feature size {dim} is not divisible by {heads} heads")
+        self.heads, self.scale, self.gamma = heads, tau / heads, gamma
+        bound = 1.0 / math.sqrt(dim)
+        self.weight = nn.Parameter(torch.empty(num_classes, dim).uniform_(-bound, bound))
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(*x.shape[:-1], self.heads, -1)  # (..., K, D / K)
+
+    def _normed_weight(self) -> torch.Tensor:
+        w = self._split(self.weight)
+        return w / (w.norm(dim=-1, keepdim=True) + self.gamma)  # (C, K, D / K)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.normalize(self._split(x), dim=-1)  # (B, K, D / K)
+        return self.scale * torch.einsum("bkd,ckd->bc", x, self._normed_weight())
+
+    def counterfactual(self, x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        """sum_k (tau / K) cos(x_k, d_k) <d_k / |d_k|, w_k / (|w_k| + gamma)>, per sample and class."""
+        x = F.normalize(self._split(x), dim=-1)
+        d = F.normalize(self._split(direction), dim=-1)  # (K, D / K)
+        cos = torch.einsum("bkd,kd->bk", x, d)
+        response = torch.einsum("kd,ckd->kc", d, self._normed_weight())
+        return self.scale * cos @ response
+
+    def tde_logits(self, x: torch.Tensor, direction: torch.Tensor, alpha: float) -> torch.Tensor:
+        return self(x) - alpha * self.counterfactual(x, direction)

@@ -45,10 +45,16 @@ class CifarResNet(nn.Module):
                 blocks.append(BasicBlock(cin, w, 2 if (i > 0 and j == 0) else 1))
                 cin = w
         self.blocks = nn.Sequential(*blocks)
+        self.blocks_per_stage = n
         self.out_dim = widths[-1]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def residual_stages(self) -> list[nn.Module]:
+        """The three stages of n blocks (widths 16, 32, 64), first to last."""
+        n = self.blocks_per_stage
+        return [self.blocks[i * n : (i + 1) * n] for i in range(3)]
 
     def forward_map(self, x):
         return self.blocks(F.relu(self.bn1(self.conv1(x))))

@@ -27,6 +27,9 @@ class TorchvisionBackbone(nn.Module):
         net.fc = nn.Identity()
         self.net = net
 
+    def residual_stages(self) -> list[nn.Module]:
+        return [self.net.layer1, self.net.layer2, self.net.layer3, self.net.layer4]
+
     def forward_map(self, x):
         n = self.net
         x = n.maxpool(n.relu(n.bn1(n.conv1(x))))

@@ -1,0 +1,62 @@
+"""CIFAR-10 / CIFAR-100 in torchvision's python-pickle layout, under data.root.
+
+The archives are read with the file lists of torchvision's CIFAR10 / CIFAR100 classes; when they are
+missing, torchvision downloads them where the machine has internet. The long-tailed cut (seed 0, the
+profile of LDAM-DRW / RIDE / TADE) happens in the splits stage. As in those code bases, the balanced
+test set also serves as the val set. The other CIFAR's test set is the open set (CIFAR-10 for
+CIFAR-100 and the reverse), so both archives must be under data.root.
+"""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from ltr.config import DataConfig
+from ltr.errors import LtrError
+
+
+def _dataset_class(name: str):
+    from torchvision.datasets import CIFAR10, CIFAR100  # torchvision: only this preparer pays its import
+
+    return {"cifar10": CIFAR10, "cifar100": CIFAR100}[name]
+
+
+def read_cifar(name: str, root: Path, train: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """uint8 images (N, 32, 32, 3), labels (N,) and class names of one CIFAR split."""
+    cls = _dataset_class(name)
+    folder = Path(root) / cls.base_folder
+    files = cls.train_list if train else cls.test_list
+    if not all((folder / f).exists() for f, _ in files):
+        try:
+            cls(str(root), train=train, download=True)
+        except Exception as e:  # offline, or a broken archive: the user has to put it there
+            raise LtrError(
+                f"{name} is not under data.root = {str(root)!r} ({folder}/) and could not be downloaded "
+                f"({type(e).__name__}); put torchvision's python archive there"
+            ) from None
+    images, labels = [], []
+    for f, _ in files:
+        try:
+            with open(folder / f, "rb") as fh:
+                entry = pickle.load(fh, encoding="latin1")
+        except (OSError, pickle.UnpicklingError, EOFError) as e:
+            raise LtrError(f"{folder / f} is not a readable CIFAR batch ({e})") from None
+        images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels += entry["labels"] if "labels" in entry else entry["fine_labels"]
+    with open(folder / cls.meta["filename"], "rb") as fh:
+        names = pickle.load(fh, encoding="latin1")[cls.meta["key"]]
+    return np.concatenate(images), np.asarray(labels, dtype=np.int64), list(names)
+
+
+def prepare_cifar(cfg: DataConfig) -> dict:
+    root = Path(cfg.root)
+    other = "cifar100" if cfg.name == "cifar10" else "cifar10"
+    train_x, train_y, names = read_cifar(cfg.name, root, train=True)
+    test_x, test_y, _ = read_cifar(cfg.name, root, train=False)
+    open_x, _, _ = read_cifar(other, root, train=False)
+    images = np.concatenate([train_x, test_x, open_x])
+    labels = np.concatenate([train_y, test_y, np.full(len(open_x), -1)])
+    pools = ["train"] * len(train_x) + ["test"] * len(test_x) + ["open"] * len(open_x)
+    info = {"name": cfg.name, "num_classes": len(names), "class_names": names, "val_from": "test"}
+    return {"images": images, "labels": labels, "pools": pools, "info": info}
