@@ -8,7 +8,6 @@ from ltr.layout import (
     LOGITS,
     METRICS,
     PLOTS,
-    SPLIT_NAMES,
     SPLITS,
     atomic_dir,
     read_json,
@@ -23,7 +22,7 @@ from ltr.report.plots import agnostic_figure, per_class_figure, reliability_figu
 def main():
     cfg = load_config()
     meta = read_json(SPLITS / "meta.json")
-    split_logits = {name: read_logits(LOGITS / f"{name}.npz", meta["num_classes"]) for name in SPLIT_NAMES}
+    split_logits = {name: read_logits(LOGITS / f"{name}.npz", meta["num_classes"]) for name in meta["splits"]}
     history = pd.DataFrame(read_json(LOGITS / "history.json"))
     history.insert(0, "step", range(1, len(history) + 1))  # one x axis across consecutive stages
     result = evaluate(split_logits, meta, cfg.eval.open_threshold, cfg.eval.ece_bins, read_json(LOGITS / "cost.json"))

@@ -2,7 +2,7 @@
 stage1, runtime). It never reads `method`, so switching methods reuses it."""
 
 from ltr.layout import PRETRAIN, STAGE1, atomic_dir, read_manifest, run_stage
-from ltr.pipeline import StageContext, backbone_and_head
+from ltr.pipeline import StageContext
 
 
 def main():
@@ -13,7 +13,7 @@ def main():
         ctx.load_backbone(PRETRAIN, model)
     with atomic_dir(STAGE1) as out:
         cfg = ctx.cfg.stage1
-        result = ctx.train_and_save(out, model, cfg, params=backbone_and_head(model, cfg), key_parts=(pretrain,))
+        result = ctx.train_and_save(out, model, cfg, key_parts=(pretrain,))
     ctx.finish()
     print(
         f"stage1: best val top-1 {result.best_val_top1:.2f}% at epoch {result.best_epoch}, "

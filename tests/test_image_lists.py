@@ -77,8 +77,8 @@ def test_batches_use_the_papers_transforms(tmp_path):
         num_workers=0,
         seed=3,
     )
-    train = ImageListBatches(tmp_path, paths, labels, train=True, shuffle=True, drop_last=True, **common)
-    test = ImageListBatches(tmp_path, paths, labels, train=False, **common)
+    train = ImageListBatches(tmp_path, paths, labels, augment="crop_flip", shuffle=True, drop_last=True, **common)
+    test = ImageListBatches(tmp_path, paths, labels, augment="none", **common)
     assert train.num_batches() == 2 and test.num_batches() == 3
     x, y = next(train.epoch(0))
     assert x.shape == (8, 3, 32, 32) and x.is_contiguous(memory_format=torch.channels_last)
@@ -111,3 +111,43 @@ def test_oltr_pipeline_on_an_image_tree(tmp_path):
     metrics = json.loads((repo / "metrics/metrics.json").read_text())
     assert set(metrics) == {"closed", "open", "agnostic", "cost"}
     assert json.loads((repo / "data/models/stage2/manifest.json").read_text())["method"] == "oltr"
+
+
+def test_two_strong_views_of_each_image(tmp_path):
+    lists = make_tree(tmp_path)
+    paths, labels = zip(*lists["test"], strict=True)
+    batches = ImageListBatches(
+        tmp_path,
+        paths,
+        labels,
+        batch_size=4,
+        augment="strong",
+        size=32,
+        resize=36,
+        mean=[0.5] * 3,
+        std=[0.25] * 3,
+        device=torch.device("cpu"),
+        num_workers=0,
+    )
+    (first, second), y = next(batches.epoch(0, views=2))
+    assert first.shape == second.shape == (4, 3, 32, 32) and len(y) == 4
+    assert not torch.equal(first, second)
+
+
+def test_inaturalist_layout_has_no_open_set(tmp_path):
+    from ltr.config import SplitsConfig
+    from ltr.data.prepared import PreparedImages, write_prepared
+    from ltr.data.splits import build_splits
+
+    lists = make_tree(tmp_path, prefix="iNaturalist18")
+    (tmp_path / "iNaturalist18_val.txt").write_text((tmp_path / "iNaturalist18_test.txt").read_text())
+    for name in ("iNaturalist18_test.txt", "iNaturalist18_open.txt"):
+        (tmp_path / name).unlink()
+    cfg = DataConfig(name="inat2018", root=str(tmp_path))
+    prepared = prepare_image_lists(cfg)
+    assert set(prepared["pools"]) == {"train", "test"} and prepared["info"]["val_from"] == "test"
+    out = tmp_path / "prepared"
+    out.mkdir()
+    write_prepared(out, **prepared)
+    split_lists, meta = build_splits(PreparedImages(out), cfg, SplitsConfig())
+    assert "open" not in split_lists and meta["splits"]["val"] == meta["splits"]["test"] == len(lists["test"])

@@ -44,7 +44,7 @@ def test_repro_runs_every_stage_and_writes_every_metric(tiny_repo):
     assert list(metrics["closed"]) == ["top1", "many", "medium", "few", "macro_f1", "ece", "nll"]
     assert list(metrics["open"]) == ["f_measure", "auroc", "many", "medium", "few"]
     assert list(metrics["agnostic"]) == AGNOSTIC
-    assert list(metrics["cost"]) == ["params_m", "train_seconds", "train_img_per_s"]
+    assert list(metrics["cost"]) == ["params_m", "gmacs", "train_seconds", "train_img_per_s"]
     assert all(0 <= v <= 100 for v in metrics["closed"].values() if v is not None)
     assert metrics["agnostic"]["uniform"] == metrics["closed"]["top1"]
     for name in [
@@ -117,8 +117,32 @@ def test_decoupling_methods_reuse_stage1(tiny_copy):
     assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"tau": 0.5}
     assert json.loads((tiny_copy / "data/models/stage2/manifest.json").read_text()) == {"used": False}
     out = run(["dvc", "exp", "run", "-S", "method=tau_norm", "-S", "tau_norm.tau=0.7"], tiny_copy).stdout
-    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"logits", "evaluate"}  # a post-hoc knob re-runs only what follows the models
+    assert _ran(out) == {"logits", "evaluate"}  # a post-hoc knob re-runs only what follows the models
+
+
+def _ran(out: str) -> set[str]:
+    return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+
+
+def test_tde_alpha_is_post_hoc(tiny_copy):
+    out = run(["dvc", "exp", "run", "-S", "method=tde"], tiny_copy).stdout
+    assert "Stage 'stage1' didn't change, skipping" in out and "Running stage 'stage2'" in out
+    assert json.loads((tiny_copy / "metrics/method.json").read_text())["alpha"] in [i / 4 for i in range(13)]
+    out = run(["dvc", "exp", "run", "-S", "tde.alpha=0.5"], tiny_copy).stdout
+    assert _ran(out) == {"logits", "evaluate"}
+    assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"alpha": 0.5}
+
+
+def test_multi_expert_methods(tiny_copy):
+    out = run(["dvc", "exp", "run", "-S", "method=tade", "-S", "tade.test_time.epochs=1"], tiny_copy).stdout
+    assert "Stage 'stage1' didn't change, skipping" in out
+    weights = json.loads((tiny_copy / "metrics/method.json").read_text())["weights"]
+    assert set(weights) == {"test", *(f"test_{d}{n}" for d in ("forward", "backward") for n in (2, 5, 10, 25, 50))}
+    assert all(len(w) == 3 and abs(sum(w) - 1) < 1e-3 for w in weights.values())
+    out = run(["dvc", "exp", "run", "-S", "method=ride"], tiny_copy).stdout
+    assert "Stage 'stage1' didn't change, skipping" in out
+    cost = json.loads((tiny_copy / "metrics/metrics.json").read_text())["cost"]
+    assert cost["gmacs"] > 0.0123  # three experts cost more than ResNet-8 alone (0.0122 GMACs)
 
 
 def test_experts_are_separate_stages(tiny_copy):

@@ -18,7 +18,7 @@ import yaml
 
 from ltr.errors import LtrError
 
-DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt")
+DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt", "inat2018")
 ARCHS = ("resnet8", "resnet20", "resnet32", "resnet10", "resnet18", "resnet50", "resnet152", "resnext50_32x4d")
 
 

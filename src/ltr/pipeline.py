@@ -22,17 +22,18 @@ from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
 from ltr.engine.device import resolve_device
 from ltr.engine.train import FitResult, fit, predict
 from ltr.errors import LtrError
-from ltr.layout import PREPARED, RESUME, SPLIT_NAMES, SPLITS, read_json, require, write_json
+from ltr.layout import PREPARED, RESUME, SPLITS, read_json, require, write_json
 from ltr.models import Classifier, count_parameters, create_model
 
 
 @dataclass
 class MethodOutput:
-    """What a method's logits step returns: logits (N x C) for every split list, its model size, and
-    what it chose or learned at this step (e.g. tau-norm's tau), reported in metrics/method.json."""
+    """What a method's logits step returns: logits (N x C) for every split list, the cost of its model
+    (StageContext.cost), and what it chose or learned at this step (e.g. tau-norm's tau), reported in
+    metrics/method.json."""
 
     logits: dict[str, np.ndarray]
-    num_params: int
+    cost: dict
     info: dict = field(default_factory=dict)
 
 
@@ -46,12 +47,18 @@ def make_sgd(params, cfg: TrainConfig) -> torch.optim.SGD:
     )
 
 
-def backbone_and_head(model: Classifier, cfg: TrainConfig) -> list[dict]:
-    """Param groups: the backbone at lr x backbone_lr_factor, the head at lr."""
-    return [
-        {"params": model.backbone.parameters(), "lr": cfg.lr * cfg.backbone_lr_factor},
-        {"params": model.head.parameters(), "lr": cfg.lr},
-    ]
+HEADS = ("head", "heads", "classifier")  # the names models give their classifiers
+
+
+def body_and_head(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """Param groups of the trainable parameters: the classifier(s) at lr, the rest at
+    lr x backbone_lr_factor (fine-tuning a pre-trained body: < 1)."""
+    body, head = [], []
+    for name, q in model.named_parameters():
+        if q.requires_grad:
+            (head if name.split(".")[0] in HEADS else body).append(q)
+    groups = [{"params": body, "lr": cfg.lr * cfg.backbone_lr_factor}, {"params": head, "lr": cfg.lr}]
+    return [g for g in groups if g["params"]]
 
 
 @dataclass
@@ -105,7 +112,7 @@ class StageContext:
             info["root"],
             split.paths,
             split.labels,
-            train=augment != "none",
+            augment=augment,
             size=info["image_size"],
             resize=info["resize"],
             device=self.device,
@@ -166,6 +173,16 @@ class StageContext:
         """Initialise model.backbone from a pre-training stage's directory/backbone.pt."""
         self._load_into(model.backbone, Path(directory) / "backbone.pt")
 
+    def cost(self, *models: torch.nn.Module, forward=None) -> dict:
+        """Parameters and multiply-accumulates per image of the models that make a prediction together."""
+        from ltr.engine.cost import macs_per_image  # torch's flop counter: only the logits stage pays for it
+
+        size = self.meta["image_size"]
+        return {
+            "params": sum(count_parameters(m) for m in models),
+            "macs": sum(macs_per_image(m, size, forward) for m in models),
+        }
+
     def save_model(self, out: Path, model: torch.nn.Module, result: FitResult | None = None) -> None:
         save_checkpoint(
             Path(out) / "model.pt", model.state_dict(), arch=self.cfg.model.arch, num_classes=self.num_classes
@@ -191,11 +208,11 @@ class StageContext:
         key_files: tuple = (),
         **fit_kwargs,
     ) -> FitResult:
-        """SGD under cfg on `params` (default: every trainable parameter) over the training list (or
+        """SGD under cfg on `params` (default: body_and_head) over the training list (or
         train_split), model selection on val (or val_split); then out/model.pt, out/train_summary.json
         and dvclive logs in out/live. Resume state is keyed by this stage's config and input files
         (e.g. the stage-1 checkpoint it fine-tunes); fit_kwargs go to engine.train.fit."""
-        params = params if params is not None else [q for q in model.parameters() if q.requires_grad]
+        params = params if params is not None else body_and_head(model, cfg)
         digests = [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in key_files]
         key = config_hash(
             self.stage,
@@ -236,7 +253,7 @@ class StageContext:
     # -- logits ------------------------------------------------------------------------------------------
     def predict_splits(self, model: torch.nn.Module, forward=None) -> dict[str, np.ndarray]:
         """Logits for every split list, computing each distinct image once (shifted tests are subsets)."""
-        splits = {name: self.split(name) for name in SPLIT_NAMES}
+        splits = {name: self.split(name) for name in self.meta["splits"]}
         ids = sorted(set().union(*(s.paths for s in splits.values())))
         position = {p: i for i, p in enumerate(ids)}
         union = SplitList("all", ids, np.zeros(len(ids), dtype=np.int64))

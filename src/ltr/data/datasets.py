@@ -58,4 +58,5 @@ PREPARERS = {
     "digits": digits,
     "imagenet_lt": prepare_image_lists,
     "places_lt": prepare_image_lists,
+    "inat2018": prepare_image_lists,
 }

@@ -1,14 +1,17 @@
-"""Image-folder benchmarks read through their official split lists: ImageNet-LT and Places-LT.
+"""Image-folder benchmarks read through their official split lists: ImageNet-LT, Places-LT and
+iNaturalist 2018.
 
-`data.root` holds the lists and the images they name, as the OLTR / Decoupling code bases lay them out:
+`data.root` holds the lists and the images they name, as the OLTR / Decoupling / TADE code bases lay
+them out:
 
     <root>/ImageNet_LT_train.txt, ImageNet_LT_val.txt, ImageNet_LT_test.txt, ImageNet_LT_open.txt
     <root>/train/..., <root>/val/...            paths as the train / val / test lists give them
     <root>/ImageNet_LT_open/...                 the open list's file names are relative to this folder
 
-(Places-LT: Places_LT_*.txt and Places_LT_open/.) The lists are used verbatim: the training list is
-already long-tailed, so `data.imb_factor` does not apply. Images are decoded per image in DataLoader
-workers with the papers' transforms.
+Places-LT: Places_LT_*.txt and Places_LT_open/. iNaturalist 2018: iNaturalist18_train.txt and
+iNaturalist18_val.txt; its val list is also the test list (as in TADE and RIDE) and it has no open
+set. The lists are used verbatim: the training list is already long-tailed, so `data.imb_factor` does
+not apply. Images are decoded per image in DataLoader workers with the papers' transforms.
 """
 
 from pathlib import Path
@@ -22,22 +25,41 @@ from ltr.data.loader import epoch_generator
 from ltr.data.split_list import read_split_list
 from ltr.errors import LtrError
 
-LIST_PREFIX = {"imagenet_lt": "ImageNet_LT", "places_lt": "Places_LT"}
+# pool -> list file; "open_dir": the folder the open list's names are relative to
+LISTS = {
+    "imagenet_lt": {
+        "train": "ImageNet_LT_train.txt",
+        "val": "ImageNet_LT_val.txt",
+        "test": "ImageNet_LT_test.txt",
+        "open": "ImageNet_LT_open.txt",
+        "open_dir": "ImageNet_LT_open",
+    },
+    "places_lt": {
+        "train": "Places_LT_train.txt",
+        "val": "Places_LT_val.txt",
+        "test": "Places_LT_test.txt",
+        "open": "Places_LT_open.txt",
+        "open_dir": "Places_LT_open",
+    },
+    "inat2018": {"train": "iNaturalist18_train.txt", "test": "iNaturalist18_val.txt"},
+}
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
 def prepare_image_lists(cfg: DataConfig) -> dict:
     """Read and check the official lists; the index names every image by its path under data.root."""
-    root, prefix = Path(cfg.root), LIST_PREFIX[cfg.name]
+    root, files = Path(cfg.root), LISTS[cfg.name]
     if not root.is_dir():
-        raise LtrError(f"data.root = {cfg.root!r} is not a directory; point it at the {prefix} images and lists")
-    train = read_split_list(root / f"{prefix}_train.txt", num_classes=None, is_open=False)
+        raise LtrError(f"data.root = {cfg.root!r} is not a directory; point it at the {cfg.name} images and lists")
+    train = read_split_list(root / files["train"], num_classes=None, is_open=False)
     num_classes = int(train.labels.max()) + 1
     ids, labels, pools = [], [], []
     for pool in ("train", "val", "test", "open"):
-        path = root / f"{prefix}_{pool}.txt"
+        if pool not in files:
+            continue
+        path = root / files[pool]
         lst = read_split_list(path, num_classes, is_open=pool == "open")
-        rel = [f"{prefix}_open/{p}" for p in lst.paths] if pool == "open" else lst.paths
+        rel = [f"{files['open_dir']}/{p}" for p in lst.paths] if pool == "open" else lst.paths
         missing = next((p for p in rel if not (root / p).is_file()), None)
         if missing is not None:
             raise LtrError(f"{path}: image {missing!r} does not exist under data.root = {cfg.root!r}")
@@ -45,7 +67,7 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         labels += lst.labels.tolist()
         pools += [pool] * len(rel)
     if len(set(ids)) != len(ids):
-        raise LtrError(f"the {prefix} lists name an image in two splits; each image belongs to one split")
+        raise LtrError(f"the {cfg.name} lists name an image in two splits; each image belongs to one split")
     info = {
         "name": cfg.name,
         "kind": "files",
@@ -53,6 +75,7 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         "num_classes": num_classes,
         "class_names": [str(c) for c in range(num_classes)],
         "long_tailed": True,
+        **({} if "val" in files else {"val_from": "test"}),
         "image_size": cfg.image_lists.size,
         "resize": cfg.image_lists.resize,
         "mean": IMAGENET_MEAN,
@@ -61,16 +84,24 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
     return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info}
 
 
-def image_transform(train: bool, size: int, resize: int, mean, std):
-    """The OLTR / Decoupling transforms: RandomResizedCrop + flip + colour jitter to train, Resize +
-    CenterCrop to test."""
+def image_transform(augment: str, size: int, resize: int, mean, std):
+    """The OLTR / Decoupling transforms: RandomResizedCrop + flip + colour jitter to train ("crop_flip"),
+    Resize + CenterCrop to test ("none"); "strong" is the MoCo-v2 view of TADE's test-time training."""
     from torchvision import transforms  # 1.5 s to import: only the stages that decode images pay for it
 
-    if train:
+    if augment == "crop_flip":
         steps = [
             transforms.RandomResizedCrop(size),
             transforms.RandomHorizontalFlip(),
             transforms.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0),
+        ]
+    elif augment == "strong":
+        steps = [
+            transforms.RandomResizedCrop(size, scale=(0.2, 1.0)),
+            transforms.RandomApply([transforms.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
+            transforms.RandomGrayscale(p=0.2),
+            transforms.RandomApply([transforms.GaussianBlur(23, sigma=(0.1, 2.0))], p=0.5),
+            transforms.RandomHorizontalFlip(),
         ]
     else:
         steps = [transforms.Resize(resize), transforms.CenterCrop(size)]
@@ -80,6 +111,7 @@ def image_transform(train: bool, size: int, resize: int, mean, std):
 class _Images(Dataset):
     def __init__(self, root: Path, paths: list[str], labels, transform):
         self.root, self.paths, self.labels, self.transform = root, paths, labels, transform
+        self.views = 1
 
     def __len__(self):
         return len(self.paths)
@@ -88,10 +120,11 @@ class _Images(Dataset):
         path = self.root / self.paths[i]
         try:
             with Image.open(path) as image:
-                x = self.transform(image.convert("RGB"))
+                rgb = image.convert("RGB")
         except (OSError, ValueError) as e:
             raise LtrError(f"cannot read image {path}: {e}") from None
-        return x, int(self.labels[i])
+        views = [self.transform(rgb) for _ in range(self.views)]
+        return (views[0] if self.views == 1 else torch.stack(views)), int(self.labels[i])
 
 
 class ImageListBatches:
@@ -105,7 +138,7 @@ class ImageListBatches:
         labels,
         *,
         batch_size: int,
-        train: bool,
+        augment: str,
         size: int,
         resize: int,
         mean,
@@ -118,7 +151,7 @@ class ImageListBatches:
         sampler=None,
     ):
         self.labels = torch.as_tensor(labels)
-        self.dataset = _Images(Path(root), list(paths), self.labels, image_transform(train, size, resize, mean, std))
+        self.dataset = _Images(Path(root), list(paths), self.labels, image_transform(augment, size, resize, mean, std))
         self.batch_size, self.shuffle, self.drop_last, self.seed = batch_size, shuffle, drop_last, seed
         self.sampler, self.device, self.num_workers = sampler, device, num_workers
 
@@ -126,8 +159,10 @@ class ImageListBatches:
         n = self.sampler.num_samples if self.sampler is not None else len(self.labels)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def epoch(self, epoch: int = 0):
+    def epoch(self, epoch: int = 0, views: int = 1):
+        """(x, y) batches; with views > 1, ([x_1, ..., x_views], y) as TensorBatches gives them."""
         gen = epoch_generator(self.seed, epoch)
+        self.dataset.views = views
         if self.num_workers == 0:  # the transforms draw from the global generator in this process
             torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
         if self.sampler is not None:
@@ -145,7 +180,6 @@ class ImageListBatches:
             persistent_workers=False,
         )
         for x, y in loader:
-            yield (
-                x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last),
-                y.to(self.device, non_blocking=True),
-            )
+            x = x.to(self.device, non_blocking=True)
+            xs = [v.contiguous(memory_format=torch.channels_last) for v in (x.unbind(1) if views > 1 else [x])]
+            yield (xs[0] if views == 1 else xs), y.to(self.device, non_blocking=True)

@@ -39,9 +39,8 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
     test_ids, test_labels = pool("test")
     lists["test"] = (test_ids, test_labels)
     open_ids, _ = pool("open")
-    if len(open_ids) == 0:
-        raise LtrError("the data set has no open-set images (for synthetic: set data.synthetic.open_classes >= 1)")
-    lists["open"] = (open_ids, np.full(len(open_ids), OPEN_LABEL))
+    if len(open_ids):  # a data set without an open set (iNaturalist, synthetic with 0 open classes) has no list
+        lists["open"] = (open_ids, np.full(len(open_ids), OPEN_LABEL))
 
     perms = per_class_permutations(test_labels, num_classes, cfg.seed)
     img_max = min(len(p) for p in perms)

@@ -9,7 +9,6 @@ from ltr.config import param
 from ltr.layout import STAGE2
 from ltr.losses.balanced_softmax import BalancedSoftmaxLoss
 from ltr.methods import Method, NoSettings
-from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
 
@@ -32,7 +31,7 @@ def train_stage2(ctx, out) -> None:
 
 def logits(ctx) -> MethodOutput:
     model = ctx.load_model(STAGE2)
-    return MethodOutput(ctx.predict_splits(model), count_parameters(model))
+    return MethodOutput(ctx.predict_splits(model), ctx.cost(model))
 
 
 METHOD = Method(

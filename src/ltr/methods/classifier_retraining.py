@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from ltr.layout import STAGE1, STAGE2
-from ltr.models import Classifier, FrozenBackbone, count_parameters, create_backbone
+from ltr.models import Classifier, FrozenBackbone, create_backbone
 from ltr.pipeline import MethodOutput
 
 
@@ -34,4 +34,4 @@ def retrained_logits(ctx, make_head: Callable[[nn.Linear], nn.Module]) -> Method
     backbone = create_backbone(ctx.cfg.model.arch)
     stage1_head = nn.Linear(backbone.out_dim, ctx.num_classes)
     model = ctx.load_model(STAGE2, Classifier(FrozenBackbone(backbone), make_head(stage1_head)))
-    return MethodOutput(ctx.predict_splits(model), count_parameters(model))
+    return MethodOutput(ctx.predict_splits(model), ctx.cost(model))

@@ -156,7 +156,7 @@ def fit_calibration(
 
 def logits(ctx) -> MethodOutput:
     p = ctx.cfg.methods["experts"]
-    class_lists, ratios, per_expert, num_params = [], [], [], 0
+    class_lists, ratios, per_expert, models = [], [], [], []
     for subset in EXPERT_SUBSETS:
         info = read_json(EXPERTS / subset / "expert.json")
         if not info["classes"]:
@@ -165,7 +165,7 @@ def logits(ctx) -> MethodOutput:
         per_expert.append(ctx.predict_splits(model))
         class_lists.append(info["classes"])
         ratios.append(info["open_ratio"])
-        num_params += count_parameters(model)
+        models.append(model)
     calibration = JointCalibration(class_lists, ratios, ctx.num_classes)
     val_labels = torch.from_numpy(ctx.split("val").labels)
     torch.manual_seed(ctx.cfg.seed)
@@ -174,7 +174,9 @@ def logits(ctx) -> MethodOutput:
     )
     with torch.no_grad():
         fused = {s: calibration([torch.from_numpy(z[s]) for z in per_expert]).numpy() for s in per_expert[0]}
-    return MethodOutput(fused, num_params + count_parameters(calibration), info)
+    cost = ctx.cost(*models)  # every expert sees the image; the calibration's few parameters are added
+    cost["params"] += count_parameters(calibration)
+    return MethodOutput(fused, cost, info)
 
 
 METHOD = Method(

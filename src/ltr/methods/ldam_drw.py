@@ -12,7 +12,7 @@ from ltr.layout import STAGE2
 from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.ldam import LDAMLoss
 from ltr.methods import Method
-from ltr.models import Classifier, count_parameters, create_backbone
+from ltr.models import Classifier, create_backbone
 from ltr.models.heads import NormedLinear
 from ltr.pipeline import MethodOutput
 
@@ -52,7 +52,7 @@ def train_stage2(ctx, out) -> None:
 
 def logits(ctx) -> MethodOutput:
     model = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["ldam_drw"].train))
-    return MethodOutput(ctx.predict_splits(model), count_parameters(model))
+    return MethodOutput(ctx.predict_splits(model), ctx.cost(model))
 
 
 METHOD = Method(

@@ -9,7 +9,6 @@ import numpy as np
 from ltr.config import param
 from ltr.layout import STAGE1
 from ltr.methods import Method, NoSettings
-from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
 
@@ -28,7 +27,7 @@ def logits(ctx) -> MethodOutput:
     prior = ctx.prior().cpu().numpy()
     tau = ctx.cfg.methods["logit_adjust"].tau
     out = {k: adjust(v, prior, tau) for k, v in ctx.predict_splits(model).items()}
-    return MethodOutput(out, count_parameters(model), {"tau": tau})
+    return MethodOutput(out, ctx.cost(model), {"tau": tau})
 
 
 METHOD = Method(

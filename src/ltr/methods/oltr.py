@@ -126,7 +126,7 @@ def train_stage2(ctx, out) -> None:
 
 def logits(ctx) -> MethodOutput:
     net = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["oltr"].train))
-    return MethodOutput(ctx.predict_splits(net), sum(q.numel() for q in net.parameters()))
+    return MethodOutput(ctx.predict_splits(net), ctx.cost(net))
 
 
 METHOD = Method(

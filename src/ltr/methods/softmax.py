@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from ltr.config import param
 from ltr.layout import STAGE1
 from ltr.methods import Method, NoSettings
-from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
 
@@ -19,7 +18,7 @@ class SoftmaxParams:
 
 def logits(ctx) -> MethodOutput:
     model = ctx.load_model(STAGE1)
-    return MethodOutput(ctx.predict_splits(model), count_parameters(model))
+    return MethodOutput(ctx.predict_splits(model), ctx.cost(model))
 
 
 METHOD = Method(

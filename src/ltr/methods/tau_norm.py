@@ -13,7 +13,6 @@ from ltr.config import param
 from ltr.errors import LtrError
 from ltr.layout import STAGE1
 from ltr.methods import Method, NoSettings, best_on_val
-from ltr.models import count_parameters
 from ltr.pipeline import MethodOutput
 
 TAU_GRID = np.round(np.arange(0.0, 2.01, 0.1), 2)  # searched when tau is "auto"
@@ -47,7 +46,7 @@ def logits(ctx) -> MethodOutput:
         )
     info["tau"] = float(tau)
     out = {k: tau_normalized_logits(f, weight, bias, tau).numpy() for k, f in features.items()}
-    return MethodOutput(out, count_parameters(model), info)
+    return MethodOutput(out, ctx.cost(model), info)
 
 
 METHOD = Method(

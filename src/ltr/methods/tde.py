@@ -23,7 +23,7 @@ from ltr.engine.schedule import lr_factor
 from ltr.errors import LtrError
 from ltr.layout import STAGE2
 from ltr.methods import Method, best_on_val
-from ltr.models import count_parameters, create_backbone
+from ltr.models import create_backbone
 from ltr.models.heads import CausalNormClassifier
 from ltr.pipeline import MethodOutput
 
@@ -113,7 +113,7 @@ def logits(ctx) -> MethodOutput:
         info["val_top1_at_alpha"] = top1
     info["alpha"] = float(alpha)
     out = {k: (factual[k] - alpha * counter[k]).numpy() for k in features}
-    return MethodOutput(out, count_parameters(model), info)
+    return MethodOutput(out, ctx.cost(model), info)
 
 
 METHOD = Method(

@@ -56,14 +56,15 @@ def evaluate(
     closed["ece"] = _pct(expected_calibration_error(test_probs, test_labels, ece_bins))
     closed["nll"] = round(negative_log_likelihood(test_logits, test_labels), 5)
 
-    open_logits, open_labels = split_logits["open"]
+    no_open = (np.zeros((0, test_logits.shape[1]), np.float32), np.zeros(0, np.int64))
+    open_logits, open_labels = split_logits.get("open", no_open)  # a data set may have no open set
     both_probs = softmax(np.concatenate([test_logits, open_logits]))
     both_labels = np.concatenate([test_labels, open_labels])
     both_preds = thresholded_predictions(both_probs, open_threshold)
     known = both_labels >= 0
     open_groups = group_accuracy(per_class_accuracy(both_preds[known], both_labels[known], meta["num_classes"]), groups)
     open_metrics = {
-        "f_measure": _pct(open_set_f_measure(both_preds, both_labels)),
+        "f_measure": _pct(open_set_f_measure(both_preds, both_labels) if len(open_labels) else float("nan")),
         "auroc": _pct(open_set_auroc(both_probs, both_labels)),
         **{g: _pct(v) for g, v in open_groups.items()},
     }
