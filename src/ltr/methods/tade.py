@@ -42,6 +42,7 @@ class AggregationParams:
     weight_decay: float = param(5e-4, ge=0.0)
     batch_size: int = param(128, ge=1)
     stop_below: float = param(0.05, ge=0.0, lt=1.0)  # stop after an epoch in which a weight is below this
+    entropy_weight: float = param(0.0, ge=0.0)  # iNaturalist: 0.01, a bonus for confident predictions
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,19 @@ def train_stage2(ctx, out) -> None:
     ctx.train_and_save(out, ctx.to_device(build(ctx, t)), ctx.cfg.stage1, step=step, key_parts=(t,))
 
 
-def aggregation_loss(weights: torch.Tensor, view1: torch.Tensor, view2: torch.Tensor) -> torch.Tensor:
+def aggregation_loss(
+    weights: torch.Tensor, view1: torch.Tensor, view2: torch.Tensor, entropy_weight: float = 0.0
+) -> torch.Tensor:
     """Negative cosine between the predictions of two views, each from expert logits (B, E, C)
-    aggregated with the weights (E,) before the softmax."""
+    aggregated with the weights (E,) before the softmax; minus entropy_weight times the two
+    predictions' entropies (mean over all entries), which the original adds on iNaturalist."""
     p1 = F.softmax(torch.einsum("e,bec->bc", weights, view1), dim=1)
     p2 = F.softmax(torch.einsum("e,bec->bc", weights, view2), dim=1)
-    return -F.cosine_similarity(p1, p2, dim=1, eps=1e-6).mean()
+    loss = -F.cosine_similarity(p1, p2, dim=1, eps=1e-6).mean()
+    if entropy_weight:
+        entropy = -(p1 * torch.log(p1 + 1e-12)).mean() - (p2 * torch.log(p2 + 1e-12)).mean()
+        loss = loss - entropy_weight * entropy
+    return loss
 
 
 def learn_weights(ctx, model: MultiExpertNet, split: str, p: AggregationParams) -> tuple[list[float], int]:
@@ -84,7 +92,7 @@ def learn_weights(ctx, model: MultiExpertNet, split: str, p: AggregationParams) 
         for (view1, view2), _ in batches.epoch(epoch, views=2):
             with torch.no_grad():
                 z1, z2 = model.expert_logits(view1).float(), model.expert_logits(view2).float()
-            loss = aggregation_loss(F.softmax(raw, dim=0), z1, z2)
+            loss = aggregation_loss(F.softmax(raw, dim=0), z1, z2, p.entropy_weight)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
