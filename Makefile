@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test lint bench install clean-venv
+.PHONY: repro test lint bench report install clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -26,6 +26,10 @@ test: lint
 
 bench: $(STAMP)
 	python bench/throughput.py
+
+# every method as a DVC experiment on the committed params, then results/ and the README's results
+report: $(STAMP)
+	python -m ltr.report.compare
 
 clean-venv:
 	rm -rf $(VENV)

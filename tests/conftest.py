@@ -22,6 +22,7 @@ PROJECT_FILES = [
     ".gitignore",
     ".dvc/config",
     ".dvc/.gitignore",
+    ".dvc/plots",
 ]
 
 # a pipeline that runs in seconds: 10 classes, 2 epochs; shot thresholds scaled so every group is present

@@ -90,6 +90,13 @@ def test_experiments_and_comparisons(tiny_copy):
     assert "imb5" in shown
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], tiny_copy).stdout)
     assert "closed.top1" in diff["metrics/metrics.json"]
+    plots = json.loads(run(["dvc", "plots", "diff", "HEAD", "imb5", "--json"], tiny_copy).stdout)["data"]
+    per_class = plots["per_class_accuracy"][0]["content"]  # the vega-lite spec DVC renders into its HTML
+    assert per_class["encoding"]["x"]["scale"] == {"type": "log"}
+    assert {row["rev"] for row in per_class["data"]["values"]} == {"HEAD", "imb5"}
+    shifted = plots["shifted_test_distributions"][0]["content"]
+    assert {row["distribution"] for row in shifted["data"]["values"]} == set(AGNOSTIC)
+    assert shifted["encoding"]["x"]["sort"] == {"field": "order", "op": "min"}  # forward50 ... backward50
     commit(tiny_copy, "imbalance 5")
     old = run(["dvc", "metrics", "diff", "HEAD~1", "--md"], tiny_copy).stdout
     assert "closed.top1" in old
