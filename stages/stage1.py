@@ -13,7 +13,8 @@ def main():
         ctx.load_backbone(PRETRAIN, model)
     with atomic_dir(STAGE1) as out:
         cfg = ctx.cfg.stage1
-        result = ctx.train_and_save(out, model, cfg, key_parts=(pretrain,))
+        backbone = (PRETRAIN / "backbone.pt",) if pretrain["used"] else ()  # resume only from the same start
+        result = ctx.train_and_save(out, model, cfg, key_parts=(pretrain,), key_files=backbone)
     ctx.finish()
     print(
         f"stage1: best val top-1 {result.best_val_top1:.2f}% at epoch {result.best_epoch}, "

@@ -40,6 +40,7 @@ TINY = {
     },
     "splits": {"many_threshold": 30, "few_threshold": 10},
     "stage1": {"epochs": 2, "batch_size": 32},
+    "pretrain": {"epochs": 1, "batch_size": 32, "moco": {"queue": 64}},
     "stage2": {"epochs": 1, "batch_size": 32},
     "logits": {"batch_size": 64},
 }

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, commit, run
+from conftest import REPO, commit, run, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -81,25 +81,29 @@ def test_stage1_does_not_depend_on_method():
     assert "method" not in dvc_yaml["stages"]["prepare"]["params"]
 
 
+def test_imbalance_change_reuses_the_prepared_images(tiny_copy):
+    write_params(tiny_copy, {"data": {"imb_factor": 5}})
+    changed = json.loads(run(["dvc", "status", "--json"], tiny_copy).stdout)
+    assert list(changed) == ["splits"]  # prepare does not read data.imb_factor; the rest follows splits
+
+
 def test_experiments_and_comparisons(tiny_copy):
-    out = run(["dvc", "exp", "run", "-S", "data.imb_factor=5", "-n", "imb5"], tiny_copy).stdout
-    for stage in ("splits", "stage1", "logits", "evaluate"):
-        assert f"Running stage '{stage}'" in out
-    assert "Running stage 'prepare'" not in out
+    out = run(["dvc", "exp", "run", "-S", "eval.open_threshold=0.2", "-n", "thr02"], tiny_copy).stdout
+    assert _ran(out) == {"evaluate"}
     shown = run(["dvc", "exp", "show", "--md", "--no-pager"], tiny_copy).stdout
-    assert "imb5" in shown
+    assert "thr02" in shown
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], tiny_copy).stdout)
-    assert "closed.top1" in diff["metrics/metrics.json"]
-    plots = json.loads(run(["dvc", "plots", "diff", "HEAD", "imb5", "--json"], tiny_copy).stdout)["data"]
+    assert "open.f_measure" in diff["metrics/metrics.json"]
+    plots = json.loads(run(["dvc", "plots", "diff", "HEAD", "thr02", "--json"], tiny_copy).stdout)["data"]
     per_class = plots["per_class_accuracy"][0]["content"]  # the vega-lite spec DVC renders into its HTML
     assert per_class["encoding"]["x"]["scale"] == {"type": "log"}
-    assert {row["rev"] for row in per_class["data"]["values"]} == {"HEAD", "imb5"}
+    assert {row["rev"] for row in per_class["data"]["values"]} == {"HEAD", "thr02"}
     shifted = plots["shifted_test_distributions"][0]["content"]
     assert {row["distribution"] for row in shifted["data"]["values"]} == set(AGNOSTIC)
     assert shifted["encoding"]["x"]["sort"] == {"field": "order", "op": "min"}  # forward50 ... backward50
-    commit(tiny_copy, "imbalance 5")
+    commit(tiny_copy, "open threshold 0.2")
     old = run(["dvc", "metrics", "diff", "HEAD~1", "--md"], tiny_copy).stdout
-    assert "closed.top1" in old
+    assert "open.f_measure" in old
 
 
 def test_switching_to_oltr_trains_stage2_only(tiny_copy):
@@ -110,15 +114,6 @@ def test_switching_to_oltr_trains_stage2_only(tiny_copy):
     assert manifest == {"used": True, "method": "oltr"}
     metrics = json.loads((tiny_copy / "metrics/metrics.json").read_text())
     assert metrics["cost"]["params_m"] > 0.08  # the attention block and centroids on top of ResNet-8
-
-
-def test_post_hoc_knob_reruns_only_the_logits(tiny_copy):
-    out = run(["dvc", "exp", "run", "-S", "method=tau_norm", "-S", "tau_norm.tau=0.5"], tiny_copy).stdout
-    assert "Running stage 'stage1'" not in out
-    assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"tau": 0.5}
-    assert json.loads((tiny_copy / "data/models/stage2/manifest.json").read_text()) == {"used": False}
-    out = run(["dvc", "exp", "run", "-S", "method=tau_norm", "-S", "tau_norm.tau=0.7"], tiny_copy).stdout
-    assert _ran(out) == {"logits", "evaluate"}  # a post-hoc knob re-runs only what follows the models
 
 
 def _ran(out: str) -> set[str]:
@@ -159,3 +154,20 @@ def test_experts_are_separate_stages(tiny_copy):
     out = run(["dvc", "exp", "run", "-S", "experts.few.lr=0.02"], tiny_copy).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     assert ran == {"experts@few", "logits", "evaluate"}  # the other experts are reused
+
+
+def test_ssp_pretrains_then_switching_back_restores_stage1(tiny_copy):
+    import torch
+
+    out = run(["dvc", "exp", "run", "-S", "method=ssp", "-S", "pretrain.kind=moco"], tiny_copy).stdout
+    assert {"pretrain", "stage1", "stage2", "logits", "evaluate"} <= _ran(out)
+    models = tiny_copy / "data" / "models"
+    assert json.loads((models / "pretrain" / "manifest.json").read_text()) == {"used": True, "method": "ssp"}
+    stage1 = torch.load(models / "stage1" / "model.pt", weights_only=True)["state_dict"]
+    stage2 = torch.load(models / "stage2" / "model.pt", weights_only=True)["state_dict"]
+    backbone = {k: v for k, v in stage1.items() if k.startswith("backbone.")}
+    assert any("running_mean" in k for k in backbone)
+    for key, value in backbone.items():  # stage 2 trained only its new classifier: BN statistics included
+        assert torch.equal(stage2[f"backbone.{key}"], value), key
+    out = run(["dvc", "exp", "run", "-S", "method=softmax"], tiny_copy).stdout
+    assert "Stage 'stage1' is cached - skipping run, checking out outputs" in out  # the run-cache, not training

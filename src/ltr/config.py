@@ -52,11 +52,21 @@ class ImageListsConfig:
 
 
 @dataclass(frozen=True)
+class OneTailConfig:
+    head_count: int = param(500, ge=1)  # training images of every class but the last
+    tail_count: int = param(50, ge=1)  # training images of the last class, the tail
+
+
+@dataclass(frozen=True)
 class DataConfig:
     name: str = param("synthetic", choices=DATASETS)
     root: str = "data/raw"  # where real data sets live; unused by synthetic and digits
     seed: int = param(0, ge=0)  # generation seed of the synthetic set; training seeds vary apart from it
     imb_factor: float = param(100.0, ge=1.0)  # n_max / n_min of the long-tailed training split
+    # exponential: the LT profile of imb_factor; one_tail: the toy cases of Liu & Liu (2021), every class
+    # keeps one_tail.head_count images but the last, which keeps one_tail.tail_count
+    profile: str = param("exponential", choices=("exponential", "one_tail"))
+    one_tail: OneTailConfig = param(OneTailConfig())
     synthetic: SyntheticConfig = param(SyntheticConfig())
     image_lists: ImageListsConfig = param(ImageListsConfig())
 
@@ -91,6 +101,22 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class MocoConfig:
+    dim: int = param(128, ge=1)  # output of the MLP projection head
+    queue: int = param(4096, ge=1)  # negative keys kept (MoCo v2 on ImageNet: 65536)
+    key_momentum: float = param(0.999, ge=0.0, lt=1.0)  # key encoder = m * key + (1 - m) * query
+    temperature: float = param(0.2, gt=0.0)
+
+
+@dataclass(frozen=True)
+class PretrainConfig(TrainConfig):
+    """Self-supervised pre-training of the backbone on the training images, labels unused."""
+
+    kind: str = param("rotation", choices=("rotation", "moco"))
+    moco: MocoConfig = param(MocoConfig())
+
+
+@dataclass(frozen=True)
 class LogitsConfig:
     batch_size: int = param(512, ge=1)
 
@@ -118,6 +144,7 @@ class Config:
     model: ModelConfig
     stage1: TrainConfig
     stage2: TrainConfig
+    pretrain: PretrainConfig
     logits: LogitsConfig
     eval: EvalConfig
     runtime: RuntimeConfig
@@ -134,6 +161,7 @@ _SECTIONS = {
     "model": ModelConfig,
     "stage1": TrainConfig,
     "stage2": TrainConfig,
+    "pretrain": PretrainConfig,
     "logits": LogitsConfig,
     "eval": EvalConfig,
     "runtime": RuntimeConfig,

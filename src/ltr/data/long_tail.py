@@ -17,6 +17,12 @@ def lt_profile(img_max: int, num_classes: int, imb_factor: float) -> list[int]:
     return [int(img_max * f ** (i / (num_classes - 1))) for i in range(num_classes)]
 
 
+def one_tail_profile(num_classes: int, head_count: int, tail_count: int) -> list[int]:
+    """The toy cases of "Investigate the Essence of Long-Tailed Recognition from a Unified Perspective"
+    (Liu & Liu, 2021): every class keeps head_count images but the last, which keeps tail_count."""
+    return [head_count] * (num_classes - 1) + [tail_count]
+
+
 def class_ranks(train_counts) -> np.ndarray:
     """Rank of each class by training count, descending; ties keep the lower class index first."""
     order = np.argsort(-np.asarray(train_counts), kind="stable")
@@ -39,8 +45,13 @@ def per_class_permutations(labels: np.ndarray, num_classes: int, seed: int) -> l
 def long_tailed_indices(labels: np.ndarray, num_classes: int, imb_factor: float, seed: int) -> np.ndarray:
     """Indices into `labels` kept by the LT cut, img_max = the smallest class's pool size."""
     perms = per_class_permutations(labels, num_classes, seed)
-    img_max = min(len(p) for p in perms)
-    counts = lt_profile(img_max, num_classes, imb_factor)
+    counts = lt_profile(min(len(p) for p in perms), num_classes, imb_factor)
+    return np.sort(np.concatenate([p[:n] for p, n in zip(perms, counts, strict=True)]))
+
+
+def counted_indices(labels: np.ndarray, counts: list[int], seed: int) -> np.ndarray:
+    """Indices into `labels` keeping the first counts[c] of each class's fixed permutation."""
+    perms = per_class_permutations(labels, len(counts), seed)
     return np.sort(np.concatenate([p[:n] for p, n in zip(perms, counts, strict=True)]))
 
 

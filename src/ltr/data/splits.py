@@ -3,7 +3,14 @@
 import numpy as np
 
 from ltr.config import DataConfig, SplitsConfig
-from ltr.data.long_tail import long_tailed_indices, per_class_permutations, shifted_counts, shifted_indices
+from ltr.data.long_tail import (
+    counted_indices,
+    long_tailed_indices,
+    one_tail_profile,
+    per_class_permutations,
+    shifted_counts,
+    shifted_indices,
+)
 from ltr.data.prepared import PreparedImages
 from ltr.data.split_list import OPEN_LABEL
 from ltr.errors import LtrError
@@ -25,6 +32,16 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
     train_ids, train_labels = pool("train")
     if info.get("long_tailed"):  # an official LT list, used verbatim
         lists["train"] = (train_ids, train_labels)
+    elif data.profile == "one_tail":
+        counts = one_tail_profile(num_classes, data.one_tail.head_count, data.one_tail.tail_count)
+        available = int(np.bincount(train_labels, minlength=num_classes).min())
+        if max(counts) > available:
+            raise LtrError(
+                f"data.one_tail asks for {max(counts)} training images of a class; the data set has {available} "
+                f"per class: choose counts <= {available}"
+            )
+        keep = counted_indices(train_labels, counts, cfg.seed)
+        lists["train"] = (train_ids[keep], train_labels[keep])
     else:
         keep = long_tailed_indices(train_labels, num_classes, data.imb_factor, cfg.seed)
         lists["train"] = (train_ids[keep], train_labels[keep])

@@ -75,12 +75,17 @@ def fit(
     name: str,
     step: Callable = cross_entropy_step,
     val_forward: Callable | None = None,
+    val_metric: Callable | None = None,
     patience: int | None = None,
+    views: int = 1,
 ) -> FitResult:
     """Train for cfg.epochs, keep the weights of the best val top-1 and load them into `model`.
 
-    step(model, x, y, epoch) -> (loss, logits); val_forward(x) -> logits used for model selection;
-    patience: stop early once that many epochs passed without a better val top-1.
+    step(model, x, y, epoch) -> (loss, logits) or (loss, logits, targets) when the training accuracy
+    is not against y (self-supervised tasks); val_forward(x) -> logits used for model selection;
+    val_metric(model) -> the val accuracy in percent, in place of the top-1 of val's labels;
+    patience: stop early once that many epochs passed without a better val top-1;
+    views: augmented views of each training image given to step as a list (MoCo's two).
     """
     from dvclive import Live  # imports dvc: only the training stages pay for it
 
@@ -110,10 +115,12 @@ def fit(
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         first_bad = torch.full((), -1, device=device, dtype=torch.long)
-        bar = tqdm(train.epoch(epoch), total=steps, disable=None, leave=False, desc=f"{name} {epoch + 1}/{cfg.epochs}")
+        bar = tqdm(
+            train.epoch(epoch, views), total=steps, disable=None, leave=False, desc=f"{name} {epoch + 1}/{cfg.epochs}"
+        )
         for i, (x, y) in enumerate(bar):
             with autocast(device, amp):
-                loss, logits = step(model, x, y, epoch)
+                loss, logits, *targets = step(model, x, y, epoch)
             # remember the first non-finite batch on the device: a per-batch check would sync CUDA
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), i, first_bad)
             optimizer.zero_grad(set_to_none=True)
@@ -121,7 +128,7 @@ def fit(
             optimizer.step()
             scheduler.step()
             loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
+            correct += (logits.argmax(1) == (targets[0] if targets else y)).sum()
             seen += len(y)
         if first_bad.item() >= 0:
             raise LtrError(
@@ -132,8 +139,13 @@ def fit(
         seconds += epoch_seconds
         seen_total += seen
 
-        val_logits, val_labels = predict(model, val, device, amp, val_forward)
-        val_top1 = 100.0 * (val_logits.argmax(1) == val_labels).float().mean().item()
+        if val_metric is not None:
+            model.eval()
+            with torch.no_grad(), autocast(device, amp):
+                val_top1 = float(val_metric(model))
+        else:
+            val_logits, val_labels = predict(model, val, device, amp, val_forward)
+            val_top1 = 100.0 * (val_logits.argmax(1) == val_labels).float().mean().item()
         row = {
             "epoch": epoch + 1,
             "train_loss": round(loss_sum.item() / seen, 5),

@@ -15,6 +15,11 @@ from ltr.models import Classifier, FrozenBackbone, create_backbone
 from ltr.pipeline import MethodOutput
 
 
+def new_linear(stage1_head: nn.Linear) -> nn.Linear:
+    """A freshly initialised linear classifier of the stage-1 head's shape (cRT, SSP)."""
+    return nn.Linear(stage1_head.in_features, stage1_head.out_features)
+
+
 def retrain_head(ctx, out, make_head: Callable[[nn.Linear], nn.Module], samples_per_class: int, key_parts=()):
     stage1 = ctx.load_model(STAGE1)
     torch.manual_seed(ctx.cfg.seed)

@@ -4,11 +4,9 @@ re-initialised and re-trained with class-balanced (class-aware) sampling."""
 
 from dataclasses import dataclass
 
-import torch.nn as nn
-
 from ltr.config import param
 from ltr.methods import Method
-from ltr.methods.classifier_retraining import retrain_head, retrained_logits
+from ltr.methods.classifier_retraining import new_linear, retrain_head, retrained_logits
 
 
 @dataclass(frozen=True)
@@ -21,12 +19,8 @@ class CrtParams:
     train: CrtTrain = param(CrtTrain())
 
 
-def new_linear(stage1_head: nn.Linear) -> nn.Linear:
-    return nn.Linear(stage1_head.in_features, stage1_head.out_features)
-
-
 def train_stage2(ctx, out) -> None:
-    p = ctx.cfg.methods["crt"].train
+    p = ctx.cfg.method_params.train  # crt's section, or ssp's: SSP re-trains its classifier this way
     retrain_head(ctx, out, new_linear, p.samples_per_class, key_parts=(p,))
 
 

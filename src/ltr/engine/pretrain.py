@@ -1,0 +1,103 @@
+"""Self-supervised pre-training of a backbone on the long-tailed training images, labels unused: the
+two recipes of Liu & Liu, "Investigate the Essence of Long-Tailed Recognition from a Unified
+Perspective" (2021) — 4-way rotation prediction (Gidaris et al., ICLR 2018) and MoCo v2.
+
+The pretrain stage writes backbone.pt; stage 1 starts from it. Model selection uses a val accuracy of
+the pretext task itself (rotation accuracy; for MoCo, finding each val image's other view among the
+batch), never a class label.
+"""
+
+import dataclasses
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ltr.engine.checkpoint import save_checkpoint
+from ltr.models import Classifier, create_backbone
+from ltr.models.moco import MoCo
+
+ROTATIONS = 4  # 0, 90, 180, 270 degrees
+
+
+def rotation_targets(n: int, gen: torch.Generator) -> torch.Tensor:
+    """As the original: a random order of the four rotations, repeated over the batch, so every
+    rotation appears n / 4 times (up to one)."""
+    return torch.randperm(ROTATIONS, generator=gen).repeat(n // ROTATIONS + 1)[:n]
+
+
+def rotate(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Image i turned by k[i] quarter turns counter-clockwise in the (H, W) plane."""
+    out = x.clone()
+    for r in range(1, ROTATIONS):
+        chosen = k == r
+        if chosen.any():
+            out[chosen] = torch.rot90(x[chosen], r, dims=(2, 3))
+    return out
+
+
+class RotationStep:
+    """fit's step for rotation prediction. The rotations of a batch come from a generator seeded by
+    (seed, epoch, batch), so they are the same after a resume and on every device."""
+
+    def __init__(self, seed: int):
+        self.seed, self.epoch, self.batch = seed, None, 0
+
+    def __call__(self, model, x, y, epoch):
+        if epoch != self.epoch:
+            self.epoch, self.batch = epoch, 0
+        gen = torch.Generator().manual_seed(((self.seed * 1_000_003 + epoch) * 1_000_003 + self.batch) % 2**63)
+        self.batch += 1
+        targets = rotation_targets(len(x), gen).to(x.device)
+        logits = model(rotate(x, targets))
+        return F.cross_entropy(logits, targets), logits, targets
+
+
+def rotation_accuracy(model, val) -> float:
+    """Percent of val images whose rotation is recognised, each image tried at all four rotations."""
+    correct = total = 0
+    for x, _ in val.epoch(0):
+        for r in range(ROTATIONS):
+            k = torch.full((len(x),), r, device=x.device)
+            correct += int((model(rotate(x, k)).argmax(1) == r).sum())
+            total += len(x)
+    return 100.0 * correct / total
+
+
+def moco_step(model, views, y, epoch):
+    x_query, x_key = views
+    logits = model(x_query, x_key)
+    targets = torch.zeros(len(logits), dtype=torch.long, device=logits.device)  # column 0: the positive key
+    return F.cross_entropy(logits.float(), targets), logits, targets
+
+
+def moco_accuracy(model, val) -> float:
+    """Percent of val images whose second view's key is the nearest to its first view's query among
+    the keys of its batch."""
+    correct = total = 0
+    for (x_query, x_key), _ in val.epoch(0, views=2):
+        similarity = model.query(x_query) @ model.key(x_key).T
+        correct += int((similarity.argmax(1) == torch.arange(len(similarity), device=similarity.device)).sum())
+        total += len(similarity)
+    return 100.0 * correct / total
+
+
+def pretrain_backbone(ctx, out) -> None:
+    """Pre-train under the `pretrain` params; out/backbone.pt is what stage 1 loads."""
+    cfg = ctx.cfg.pretrain
+    torch.manual_seed(ctx.cfg.seed)
+    backbone = create_backbone(ctx.cfg.model.arch)
+    val_size = cfg.batch_size
+    if cfg.kind == "rotation":
+        model = Classifier(backbone, nn.Linear(backbone.out_dim, ROTATIONS))
+        val = ctx.batches(ctx.split("val"), val_size)
+        fit_kwargs = {"step": RotationStep(ctx.cfg.seed), "val_metric": lambda m: rotation_accuracy(m, val)}
+    else:
+        model = MoCo(backbone, **dataclasses.asdict(cfg.moco))
+        cfg = dataclasses.replace(cfg, augment="strong")  # two strong views of each image, as MoCo v2
+        val = ctx.batches(ctx.split("val"), val_size, augment="strong", seed=ctx.cfg.seed)
+        fit_kwargs = {"step": moco_step, "val_metric": lambda m: moco_accuracy(m, val), "views": 2}
+    model = ctx.to_device(model)
+    result = ctx.train_and_save(out, model, cfg, **fit_kwargs)
+    save_checkpoint(out / "backbone.pt", model.backbone.state_dict(), arch=ctx.cfg.model.arch, kind=cfg.kind)
+    print(f"pretrain: {cfg.kind}, best val pretext accuracy {result.best_val_top1:.2f}% at epoch {result.best_epoch}")
