@@ -151,3 +151,44 @@ def test_inaturalist_layout_has_no_open_set(tmp_path):
     write_prepared(out, **prepared)
     split_lists, meta = build_splits(PreparedImages(out), cfg, SplitsConfig())
     assert "open" not in split_lists and meta["splits"]["val"] == meta["splits"]["test"] == len(lists["test"])
+
+
+def test_an_unreadable_image_is_named_from_inside_a_worker(tmp_path, capsys):
+    from ltr.layout import run_stage
+
+    lists = make_tree(tmp_path)
+    (tmp_path / lists["test"][1][0]).write_bytes(b"not a jpeg")
+    paths, labels = zip(*lists["test"], strict=True)
+    batches = ImageListBatches(
+        tmp_path,
+        paths,
+        labels,
+        augment="none",
+        batch_size=4,
+        size=32,
+        resize=36,
+        mean=[0.5] * 3,
+        std=[0.25] * 3,
+        device=torch.device("cpu"),
+        num_workers=1,
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage(lambda: list(batches.epoch(0)))
+    assert exit_info.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()  # one line, not the worker's traceback
+    assert line.startswith(f"error: cannot read image {tmp_path / lists['test'][1][0]}: cannot identify image file")
+
+
+def test_a_class_without_training_images_is_refused(tmp_path):
+    from ltr.config import SplitsConfig
+    from ltr.data.prepared import PreparedImages, write_prepared
+    from ltr.data.splits import build_splits
+
+    make_tree(tmp_path / "images")
+    train = tmp_path / "images" / "ImageNet_LT_train.txt"
+    train.write_text("".join(line + "\n" for line in train.read_text().splitlines() if not line.endswith(" 1")))
+    data = DataConfig(name="imagenet_lt", root=str(tmp_path / "images"))
+    (tmp_path / "prepared").mkdir()
+    write_prepared(tmp_path / "prepared", **prepare_image_lists(data))
+    with pytest.raises(LtrError, match="the training list has no image of class 1; every class needs at least one"):
+        build_splits(PreparedImages(tmp_path / "prepared"), data, SplitsConfig())

@@ -90,3 +90,37 @@ def test_comparison_figures_are_written(tmp_path):
     agnostic_comparison_figure({"a": agnostic, "b": agnostic}, tmp_path / "s.png")
     group_bars_figure(groups, tmp_path / "g.png")
     assert all((tmp_path / f).stat().st_size > 5000 for f in ("p.png", "s.png", "g.png"))
+
+
+# -- the tail-class study --------------------------------------------------------------------------------
+
+
+def test_tail_study_points_and_panels(tmp_path):
+    from ltr.report.tail_study import HEAD, SIMILARITY, TAIL, panel_rows, study_points, tail_study_figure
+
+    base = {"method": "softmax", SIMILARITY: 0.5, HEAD: 500, TAIL: 50, "stage1.epochs": 30}
+    knobs = [(0.5, 500, 50), (0.1, 500, 50), (0.9, 500, 50), (0.5, 100, 50), (0.5, 500, 10), (0.1, 500, 10)]
+    records = [
+        {
+            "name": f"e{i}",
+            "rev": f"r{i}",
+            "timestamp": f"2026-01-0{i + 1}",
+            "params": {**base, SIMILARITY: s, HEAD: h, TAIL: t},
+        }
+        for i, (s, h, t) in enumerate(knobs)
+    ]
+    records.append({**records[0], "name": "other", "rev": "x", "params": {**base, "stage1.epochs": 5}})
+    accuracy = {f"r{i}": 10.0 * i for i in range(len(knobs))}
+
+    def per_class(rev):  # three classes; the last is the tail
+        return pd.DataFrame({"class": [2, 0, 1], "accuracy": [accuracy[rev], 90.0, 80.0]})
+
+    points = study_points(records, base, per_class)
+    assert len(points) == 6  # the run with other epochs is not part of the study
+    assert points.loc[0, "tail_accuracy"] == 0.0 and points.loc[0, "others_accuracy"] == 85.0
+    assert panel_rows(points, SIMILARITY, base)[SIMILARITY].tolist() == [0.1, 0.5, 0.9]
+    assert panel_rows(points, HEAD, base)[HEAD].tolist() == [100, 500]
+    tail = panel_rows(points, TAIL, base)  # (0.1, 500, 10) moves two knobs: in no panel
+    assert tail[TAIL].tolist() == [10, 50] and tail["tail_accuracy"].tolist() == [40.0, 0.0]
+    tail_study_figure(points, base, tmp_path / "t.png")
+    assert (tmp_path / "t.png").stat().st_size > 5000

@@ -53,6 +53,8 @@ def atomic_dir(path: Path):
     """Yield a fresh temporary directory that replaces `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*"):  # left by a killed run (DVC locks the workspace)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
@@ -112,5 +114,7 @@ def run_stage(main: Callable[[], None]) -> None:
     try:
         main()
     except LtrError as e:
-        print(f"error: {e}", file=sys.stderr)
+        # an error raised in a DataLoader worker arrives wrapped in its traceback: keep its own line
+        message = str(e).strip().splitlines()[-1].removeprefix(f"{LtrError.__module__}.LtrError: ")
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)

@@ -48,6 +48,8 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
     train_counts = np.bincount(lists["train"][1], minlength=num_classes)
     if (train_counts == 0).any():
         empty = int(np.flatnonzero(train_counts == 0)[0])
+        if info.get("long_tailed"):
+            raise LtrError(f"the training list has no image of class {empty}; every class needs at least one")
         raise LtrError(
             f"data.imb_factor = {data.imb_factor} leaves class {empty} with no training image; "
             f"lower data.imb_factor (at most {min(np.bincount(train_labels))})"

@@ -18,6 +18,15 @@ def save_checkpoint(path: Path, state_dict: dict, **meta) -> None:
     torch.save({"format": FORMAT, "state_dict": state_dict, **meta}, path)
 
 
+def _load_failure(error: Exception) -> str:
+    """The informative part of torch.load's error: what weights_only refused, or its first sentence."""
+    text = " ".join(str(error).split())
+    if "WeightsUnpickler error:" in text:
+        refused = text.split("WeightsUnpickler error:", 1)[1].split(" was not an allowed", 1)[0]
+        return "weights_only loading refuses it: " + refused.split(" Check the documentation", 1)[0].strip()
+    return text.split(". ", 1)[0][:160] or type(error).__name__
+
+
 def load_checkpoint(path: Path) -> dict:
     path = Path(path)
     if not path.exists():
@@ -25,8 +34,9 @@ def load_checkpoint(path: Path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, foreign pickle, random bytes: all mean the same to the user
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise LtrError(f"checkpoint {path} is corrupt or not an ltr checkpoint ({reason}); re-run its stage") from None
+        raise LtrError(
+            f"checkpoint {path} is corrupt or not an ltr checkpoint ({_load_failure(e)}); re-run its stage"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise LtrError(f"checkpoint {path} is not an ltr checkpoint (format {FORMAT} expected); re-run its stage")
     return ckpt

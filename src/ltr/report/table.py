@@ -2,6 +2,8 @@
 
 import pandas as pd
 
+from ltr.presets import flatten
+
 # (column header, metrics.json path); percent unless the header says otherwise
 COLUMNS = [
     ("top-1", "closed.top1"),
@@ -18,16 +20,6 @@ COLUMNS = [
     ("train s", "cost.train_seconds"),
 ]
 METRICS_FILE = "metrics/metrics.json"
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _file_data(data: dict, kind: str, name: str) -> dict:
@@ -54,8 +46,8 @@ def experiment_records(exp_show: list) -> list[dict]:
                         "rev": rev["rev"],
                         "baseline": baseline["rev"],
                         "timestamp": data.get("timestamp") or "",
-                        "params": _flatten(_file_data(data, "params", "params.yaml")),
-                        "metrics": _flatten(metrics),
+                        "params": flatten(_file_data(data, "params", "params.yaml")),
+                        "metrics": flatten(metrics),
                     }
                 )
     return records
@@ -64,8 +56,13 @@ def experiment_records(exp_show: list) -> list[dict]:
 def workspace_params(exp_show: list) -> dict:
     for baseline in exp_show:
         if baseline.get("rev") == "workspace":
-            return _flatten(_file_data(baseline.get("data") or {}, "params", "params.yaml"))
+            return flatten(_file_data(baseline.get("data") or {}, "params", "params.yaml"))
     raise ValueError("`dvc exp show --json` has no workspace entry")
+
+
+def differs_only_in(params: dict, base: dict, free: set[str]) -> bool:
+    """Flat params equal to base on every key but the `free` ones."""
+    return all(params.get(k) == base.get(k) for k in (set(params) | set(base)) - free)
 
 
 def runs_of(records: list[dict], base_params: dict, methods: list[str]) -> dict[str, dict]:
@@ -74,7 +71,7 @@ def runs_of(records: list[dict], base_params: dict, methods: list[str]) -> dict[
     runs = {}
     for record in sorted(records, key=lambda r: r["timestamp"], reverse=True):
         method = record["params"].get("method")
-        if method in methods and method not in runs and record["params"] == {**base_params, "method": method}:
+        if method in methods and method not in runs and differs_only_in(record["params"], base_params, {"method"}):
             runs[method] = record
     return runs
 
