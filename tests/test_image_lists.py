@@ -13,6 +13,7 @@ from ltr.data.image_lists import ImageListBatches, prepare_image_lists
 from ltr.errors import LtrError
 
 TRAIN_COUNTS = [12, 6, 3]  # a long-tailed official list
+SMALL_BATCHES = dict(size=32, resize=36, mean=[0.5] * 3, std=[0.25] * 3, device=torch.device("cpu"))
 
 
 def make_tree(root, prefix="ImageNet_LT"):
@@ -67,16 +68,7 @@ def test_prepare_refuses_an_image_in_two_splits(tmp_path):
 def test_batches_use_the_papers_transforms(tmp_path):
     lists = make_tree(tmp_path)
     paths, labels = zip(*lists["train"], strict=True)
-    common = dict(
-        batch_size=8,
-        size=32,
-        resize=36,
-        mean=[0.5] * 3,
-        std=[0.25] * 3,
-        device=torch.device("cpu"),
-        num_workers=0,
-        seed=3,
-    )
+    common = {**SMALL_BATCHES, "batch_size": 8, "num_workers": 0, "seed": 3}
     train = ImageListBatches(tmp_path, paths, labels, augment="crop_flip", shuffle=True, drop_last=True, **common)
     test = ImageListBatches(tmp_path, paths, labels, augment="none", **common)
     assert train.num_batches() == 2 and test.num_batches() == 3
@@ -159,19 +151,7 @@ def test_an_unreadable_image_is_named_from_inside_a_worker(tmp_path, capsys):
     lists = make_tree(tmp_path)
     (tmp_path / lists["test"][1][0]).write_bytes(b"not a jpeg")
     paths, labels = zip(*lists["test"], strict=True)
-    batches = ImageListBatches(
-        tmp_path,
-        paths,
-        labels,
-        augment="none",
-        batch_size=4,
-        size=32,
-        resize=36,
-        mean=[0.5] * 3,
-        std=[0.25] * 3,
-        device=torch.device("cpu"),
-        num_workers=1,
-    )
+    batches = ImageListBatches(tmp_path, paths, labels, augment="none", batch_size=4, num_workers=1, **SMALL_BATCHES)
     with pytest.raises(SystemExit) as exit_info:
         run_stage(lambda: list(batches.epoch(0)))
     assert exit_info.value.code == 2
