@@ -122,11 +122,17 @@ def write_report(runs: dict[str, dict], methods: list[str], out: Path, readme: P
         ]
     )
     (out / "results.md").write_text(section + "\n")
-    text = readme.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        readme.write_text(head + section + rest.split(END, 1)[1])
+    replace_between(readme, START, END, section)
     return section
+
+
+def replace_between(path: Path, start: str, end: str, section: str) -> None:
+    """Put `section` (which begins with `start` and ends with `end`) in place of the file's part
+    between those markers; a file without them is left alone."""
+    text = path.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        path.write_text(head + section + rest.split(end, 1)[1])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,9 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ltr.presets import flatten, load_preset  # noqa: E402
-from ltr.report.compare import dvc, git_show_csv  # noqa: E402
+from ltr.report.compare import dvc, git_show_csv, replace_between  # noqa: E402
 from ltr.report.table import differs_only_in, experiment_records, workspace_params  # noqa: E402
 
+START, END = "<!-- tail-study:start -->", "<!-- tail-study:end -->"
 SIMILARITY, HEAD, TAIL = "data.synthetic.similarity", "data.one_tail.head_count", "data.one_tail.tail_count"
 # (varied key, x label, log axis)
 PANELS = [
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", type=Path, default=Path("params/tail_study.yaml"))
     parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)
     exp_show = json.loads(dvc("exp", "show", "--json"))
     base = {**workspace_params(exp_show), **flatten(load_preset(args.preset))}
@@ -94,7 +96,24 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     points.to_csv(args.out / "tail_study.csv", index=False)
     tail_study_figure(points, base, args.out / "tail_study.png")
-    print(points.to_string(index=False))
+    table = points.drop(columns="experiment").rename(
+        columns={SIMILARITY: "similarity", HEAD: "other classes' images", TAIL: "tail images"}
+    )
+    section = "\n".join(
+        [
+            START,
+            f"Made by `python -m ltr.report.tail_study` from {len(points)} experiments (test accuracy in percent):",
+            "",
+            "| " + " | ".join(table.columns) + " |",
+            "|---" * len(table.columns) + "|",
+            *("| " + " | ".join(f"{v:g}" for v in row) + " |" for row in table.itertuples(index=False)),
+            "",
+            f"![tail-class accuracy against similarity and counts]({args.out.name}/tail_study.png)",
+            END,
+        ]
+    )
+    replace_between(args.readme, START, END, section)
+    print(section)
 
 
 if __name__ == "__main__":
