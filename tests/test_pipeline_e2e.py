@@ -106,16 +106,6 @@ def test_experiments_and_comparisons(tiny_copy):
     assert "open.f_measure" in old
 
 
-def test_switching_to_oltr_trains_stage2_only(tiny_copy):
-    out = run(["dvc", "exp", "run", "-S", "method=oltr", "-S", "oltr.train.samples_per_class=2"], tiny_copy).stdout
-    assert "Stage 'stage1' didn't change, skipping" in out
-    assert "Running stage 'stage2'" in out and "Running stage 'prepare'" not in out
-    manifest = json.loads((tiny_copy / "data/models/stage2/manifest.json").read_text())
-    assert manifest == {"used": True, "method": "oltr"}
-    metrics = json.loads((tiny_copy / "metrics/metrics.json").read_text())
-    assert metrics["cost"]["params_m"] > 0.08  # the attention block and centroids on top of ResNet-8
-
-
 def _ran(out: str) -> set[str]:
     return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
