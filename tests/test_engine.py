@@ -29,7 +29,7 @@ def _model():
     return create_model("resnet8", 4)
 
 
-def _fit(model, tmp_path, step=cross_entropy_step, cfg=CFG):
+def _fit(model, tmp_path, step=cross_entropy_step, cfg=CFG, **kwargs):
     train, val = _data()
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
     return fit(
@@ -44,6 +44,7 @@ def _fit(model, tmp_path, step=cross_entropy_step, cfg=CFG):
         live_dir=tmp_path / "live",
         name="test",
         step=step,
+        **kwargs,
     )
 
 
@@ -128,3 +129,53 @@ def test_checkpoint_round_trip_and_bad_files(tmp_path):
 
     with pytest.raises(LtrError, match="missing"):
         load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_compile_compiles_the_backbone_in_place(tmp_path, monkeypatch):
+    compiled = []
+    original = torch.nn.Module.compile
+
+    def eager_compile(module, **kwargs):  # dynamo's graph capture without the slow C++ code generation
+        compiled.append(module)
+        original(module, backend="eager")
+
+    monkeypatch.setattr(torch.nn.Module, "compile", eager_compile)
+    plain, fast, one_epoch = _model(), _model(), TrainConfig(epochs=1, batch_size=16, lr=0.05)
+    _fit(plain, tmp_path / "plain", cfg=one_epoch)
+    _fit(fast, tmp_path / "compiled", cfg=one_epoch, compile=True)
+    assert compiled == [fast.backbone]
+    assert fast.state_dict().keys() == plain.state_dict().keys()
+    for name, weight in plain.state_dict().items():
+        assert torch.allclose(fast.state_dict()[name].float(), weight.float(), atol=1e-4), name
+
+
+def _fit_expecting(error: str, batches, cfg: TrainConfig, tmp_path, name: str) -> None:
+    model = _model()
+    with pytest.raises(LtrError, match=error):
+        fit(
+            model,
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            batches,
+            batches,
+            cfg,
+            device=CPU,
+            amp=False,
+            resume=ResumeState(tmp_path),
+            live_dir=tmp_path / "live",
+            name=name,
+        )
+
+
+def test_a_training_list_smaller_than_one_batch_is_refused(tmp_path):
+    images, labels = torch.zeros(8, 3, 8, 8, dtype=torch.uint8), torch.arange(8) % 4
+    small = TensorBatches(images, labels, batch_size=16, mean=[0.5] * 3, std=[0.25] * 3, shuffle=True, drop_last=True)
+    error = "experts-few: fewer training images than one batch of 16; lower its batch_size"
+    _fit_expecting(error, small, TrainConfig(epochs=1, batch_size=16), tmp_path, "experts-few")
+
+
+def test_a_batch_the_processes_cannot_split_evenly_is_refused(tmp_path, monkeypatch):
+    from ltr.engine import distributed
+
+    monkeypatch.setattr(distributed, "world_size", lambda: 3)
+    error = r"stage1: batch_size = 32 is not divisible by runtime.nproc = 3"
+    _fit_expecting(error, None, TrainConfig(epochs=1, batch_size=32), tmp_path, "stage1")

@@ -130,8 +130,10 @@ class EvalConfig:
 @dataclass(frozen=True)
 class RuntimeConfig:
     device: str = param("auto", choices=("auto", "cpu", "cuda"))
-    nproc: int = param(1, ge=1, le=1)  # processes for training; multi-process DDP is not built yet
+    nproc: int = param(1, ge=1)  # training processes on this machine (torchrun, one per GPU)
     amp: bool = True  # bf16 autocast where the device supports it well (CUDA)
+    compile: bool = False  # torch.compile the backbone for training (CUDA; slow to start on CPU)
+    max_steps: int = param(0, ge=0)  # stop every training epoch after this many steps (0: no limit), a smoke test
     num_workers: int = param(4, ge=0)  # DataLoader workers decoding image-list data sets
 
 

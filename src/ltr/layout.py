@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ltr.engine import distributed
 from ltr.errors import LtrError
 
 PREPARED = Path("data/prepared")
@@ -52,6 +53,10 @@ def require(*paths: Path, stage: str) -> None:
 def atomic_dir(path: Path):
     """Yield a fresh temporary directory that replaces `path` only if the block succeeds."""
     path = Path(path)
+    if not distributed.is_main():  # under torchrun only rank 0 writes; the others' copy is thrown away
+        with tempfile.TemporaryDirectory(prefix=f"ltr-{path.name}-") as scratch:
+            yield Path(scratch)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*"):  # left by a killed run (DVC locks the workspace)
         shutil.rmtree(stale, ignore_errors=True)
@@ -109,12 +114,24 @@ def read_manifest(directory: Path) -> dict:
     return read_json(Path(directory) / "manifest.json")
 
 
-def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's main(); a user error becomes one line on stderr and exit status 2."""
+def run_stage(main: Callable[[], None], *, trains: bool = False) -> None:
+    """Run a stage's main(); a user error becomes one line on stderr and exit status 2. A stage that
+    trains runs itself again under torchrun when runtime.nproc > 1 (or joins the process group when
+    torchrun started it, e.g. across several nodes)."""
     try:
+        if trains:
+            from ltr.config import load_config
+            from ltr.engine.device import resolve_device
+
+            runtime = load_config().runtime
+            if runtime.nproc > 1 and not distributed.under_torchrun():
+                sys.exit(distributed.launch(runtime.nproc))
+            distributed.init(resolve_device(runtime))
         main()
+        distributed.shutdown()
     except LtrError as e:
         # an error raised in a DataLoader worker arrives wrapped in its traceback: keep its own line
         message = str(e).strip().splitlines()[-1].removeprefix(f"{LtrError.__module__}.LtrError: ")
-        print(f"error: {message}", file=sys.stderr)
+        where = "" if distributed.is_main() else f" (process {distributed.rank()})"
+        print(f"error{where}: {message}", file=sys.stderr)
         sys.exit(2)

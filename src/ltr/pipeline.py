@@ -18,6 +18,7 @@ from ltr.data.loader import TensorBatches
 from ltr.data.prepared import PreparedImages
 from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.data.split_list import SplitList, read_split_list
+from ltr.engine import distributed
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
 from ltr.engine.device import resolve_device
 from ltr.engine.train import FitResult, fit, predict
@@ -87,7 +88,7 @@ class StageContext:
 
     @cached_property
     def device(self) -> torch.device:
-        return resolve_device(self.cfg.runtime)
+        return distributed.local_device(resolve_device(self.cfg.runtime))
 
     @property
     def amp(self) -> bool:
@@ -240,6 +241,8 @@ class StageContext:
             resume=ResumeState(resume_dir),
             live_dir=Path(out) / "live",
             name=self.stage,
+            compile=self.cfg.runtime.compile,
+            max_steps=self.cfg.runtime.max_steps,
             **fit_kwargs,
         )
         self.save_model(out, model, result)
@@ -247,6 +250,9 @@ class StageContext:
 
     def finish(self) -> None:
         """Drop resume state once the stage's outputs are in place."""
+        distributed.barrier()
+        if not distributed.is_main():
+            return
         for directory in self.resume_dirs:
             ResumeState(directory).clear()
 

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from ltr.config import DataConfig
 from ltr.data.loader import epoch_generator
 from ltr.data.split_list import read_split_list
+from ltr.engine.distributed import local_slice, rank
 from ltr.errors import LtrError
 
 # pool -> list file; "open_dir": the folder the open list's names are relative to
@@ -159,23 +160,28 @@ class ImageListBatches:
         n = self.sampler.num_samples if self.sampler is not None else len(self.labels)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def epoch(self, epoch: int = 0, views: int = 1):
-        """(x, y) batches; with views > 1, ([x_1, ..., x_views], y) as TensorBatches gives them."""
+    def epoch(self, epoch: int = 0, views: int = 1, part: bool = False):
+        """(x, y) batches; with views > 1, ([x_1, ..., x_views], y) as TensorBatches gives them; with
+        part, this process's slice of each batch (data-parallel training)."""
         gen = epoch_generator(self.seed, epoch)
         self.dataset.views = views
         if self.num_workers == 0:  # the transforms draw from the global generator in this process
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)) + rank())
         if self.sampler is not None:
             order = self.sampler(gen)
         else:
             order = torch.randperm(len(self.labels), generator=gen) if self.shuffle else torch.arange(len(self.labels))
+        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        batches = [order[i : i + self.batch_size].tolist() for i in range(0, stop, self.batch_size)]
+        if part:
+            batches = [b[local_slice(len(b))] for b in batches]
+        # the workers' augmentations differ between processes, like the images they decode
+        workers_gen = torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=gen)) + rank())
         loader = DataLoader(
             self.dataset,
-            batch_size=self.batch_size,
-            sampler=order.tolist(),
-            drop_last=self.drop_last,
+            batch_sampler=batches,
             num_workers=self.num_workers,
-            generator=gen,
+            generator=workers_gen,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
         )

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
+from ltr.engine.distributed import local_slice
+
 PAD = 4  # RandomCrop(32, padding=4) of the CIFAR recipes
 
 
@@ -128,14 +130,16 @@ class TensorBatches:
         # channels_last: about 25% faster on 2 CPU cores for these ResNets, and the fast layout on CUDA
         return ((x.float() - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
-    def epoch(self, epoch: int = 0, views: int = 1) -> Iterator[tuple]:
+    def epoch(self, epoch: int = 0, views: int = 1, part: bool = False) -> Iterator[tuple]:
         """(x, y) batches; with views > 1, ([x_1, ..., x_views], y): independent augmentations of the
-        same images (TADE's test-time self-supervision)."""
+        same images (TADE's test-time self-supervision); with part, this process's slice of each batch
+        (data-parallel training), augmented as the whole batch is, so the slices add up to it."""
         gen = epoch_generator(self.seed, epoch)
         order = self._order(gen).to(self.images.device)
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
         for start in range(0, stop, self.batch_size):
             idx = order[start : start + self.batch_size]
+            mine = local_slice(len(idx)) if part else slice(None)
             raw = self.images[idx]
-            xs = [self._normalise(self.augment(raw, gen) if self.augment else raw) for _ in range(views)]
-            yield (xs[0] if views == 1 else xs), self.labels[idx]
+            xs = [self._normalise((self.augment(raw, gen) if self.augment else raw)[mine]) for _ in range(views)]
+            yield (xs[0] if views == 1 else xs), self.labels[idx][mine]

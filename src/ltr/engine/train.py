@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from ltr.config import TrainConfig
 from ltr.data.loader import TensorBatches
+from ltr.engine import distributed
 from ltr.engine.checkpoint import ResumeState
 from ltr.engine.device import autocast
 from ltr.engine.schedule import lr_factor
@@ -46,14 +47,20 @@ def cross_entropy_step(model, x, y, epoch):
 
 @torch.no_grad()
 def predict(model, batches: TensorBatches, device, amp: bool, forward: Callable | None = None):
-    """Logits (float32, CPU) and labels of every batch of one pass, in order."""
+    """Logits (float32, CPU) and labels of every batch of one pass, in order. Under torchrun each
+    process predicts its slice of every batch and every process gets all of them."""
     model.eval()
-    outs, labels = [], []
-    for x, y in batches.epoch(0):
+    parallel = distributed.world_size() > 1
+    outs, labels, sizes = [], [], []
+    for x, y in batches.epoch(0, part=parallel):
         with autocast(device, amp):
             out = (forward or model)(x)
-        outs.append(out.float().cpu())
-        labels.append(y.cpu())
+        outs.append(out.float() if parallel else out.float().cpu())  # NCCL gathers on the GPU
+        labels.append(y if parallel else y.cpu())
+        sizes.append(batches.batch_size)
+    if parallel:
+        sizes[-1] = len(batches.labels) - batches.batch_size * (len(sizes) - 1)
+        return distributed.gather_batches(outs, sizes).cpu(), distributed.gather_batches(labels, sizes).cpu()
     return torch.cat(outs), torch.cat(labels)
 
 
@@ -78,6 +85,8 @@ def fit(
     val_metric: Callable | None = None,
     patience: int | None = None,
     views: int = 1,
+    compile: bool = False,
+    max_steps: int = 0,
 ) -> FitResult:
     """Train for cfg.epochs, keep the weights of the best val top-1 and load them into `model`.
 
@@ -85,11 +94,24 @@ def fit(
     is not against y (self-supervised tasks); val_forward(x) -> logits used for model selection;
     val_metric(model) -> the val accuracy in percent, in place of the top-1 of val's labels;
     patience: stop early once that many epochs passed without a better val top-1;
-    views: augmented views of each training image given to step as a list (MoCo's two).
+    views: augmented views of each training image given to step as a list (MoCo's two);
+    compile: torch.compile the backbone (or the whole model) in place, so that its state dict keeps
+    its keys and method steps keep calling its sub-modules; max_steps: end every epoch after that
+    many steps (0: never), to check quickly that a configuration trains.
     """
     from dvclive import Live  # imports dvc: only the training stages pay for it
 
-    steps = train.num_batches()
+    main, parallel = distributed.is_main(), distributed.world_size() > 1
+    if cfg.batch_size % distributed.world_size():
+        raise LtrError(
+            f"{name}: batch_size = {cfg.batch_size} is not divisible by runtime.nproc = {distributed.world_size()}; "
+            f"every process takes an equal slice of each batch"
+        )
+    if compile:
+        getattr(model, "backbone", model).compile()
+    steps = min(train.num_batches(), max_steps or train.num_batches())
+    if steps == 0:
+        raise LtrError(f"{name}: fewer training images than one batch of {cfg.batch_size}; lower its batch_size")
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps))
     start, best, history, seconds, seen_total = 0, None, [], 0.0, 0
     state = resume.load()
@@ -101,7 +123,7 @@ def fit(
         seconds, seen_total = state["seconds"], state["seen"]
         print(f"{name}: resuming after epoch {start} from {resume.path}", flush=True)
 
-    live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+    live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) if main else None
     for row in history:  # a resumed run rewrites the rows of the epochs it skips
         _log_row(live, row)
 
@@ -116,20 +138,32 @@ def fit(
         seen = 0
         first_bad = torch.full((), -1, device=device, dtype=torch.long)
         bar = tqdm(
-            train.epoch(epoch, views), total=steps, disable=None, leave=False, desc=f"{name} {epoch + 1}/{cfg.epochs}"
+            train.epoch(epoch, views, part=parallel),
+            total=steps,
+            disable=None if main else True,
+            leave=False,
+            desc=f"{name} {epoch + 1}/{cfg.epochs}",
         )
         for i, (x, y) in enumerate(bar):
+            if i == steps:
+                break
             with autocast(device, amp):
                 loss, logits, *targets = step(model, x, y, epoch)
             # remember the first non-finite batch on the device: a per-batch check would sync CUDA
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), i, first_bad)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            distributed.average_gradients(model)
             optimizer.step()
             scheduler.step()
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == (targets[0] if targets else y)).sum()
             seen += len(y)
+        if parallel:  # the epoch's row sums every process's slices; any non-finite loss stops all
+            loss_sum, correct = distributed.all_sum(loss_sum), distributed.all_sum(correct)
+            seen = int(distributed.all_sum(torch.tensor(seen, device=device)).item())
+            first_bad = distributed.all_max(first_bad)
+            distributed.average_buffers(model)
         if first_bad.item() >= 0:
             raise LtrError(
                 f"{name}: the loss became nan or inf at epoch {epoch + 1}, batch {first_bad.item() + 1}; "
@@ -163,25 +197,30 @@ def fit(
             flush=True,
         )
         _log_row(live, row)
-        resume.save(
-            {
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "best": best,
-                "history": history,
-                "seconds": seconds,
-                "seen": seen_total,
-            }
-        )
-    live.end()
+        if main:
+            resume.save(
+                {
+                    "epoch": epoch + 1,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "best": best,
+                    "history": history,
+                    "seconds": seconds,
+                    "seen": seen_total,
+                }
+            )
+    if live is not None:
+        live.end()
+    distributed.barrier()  # no process reads a resume state that rank 0 is still writing
 
     model.load_state_dict(best["state_dict"])
     return FitResult(best["epoch"], round(best["val_top1"], 3), seconds, seen_total, history)
 
 
 def _log_row(live, row: dict) -> None:
+    if live is None:
+        return
     for key, value in row.items():
         if key != "epoch":
             live.log_metric(key, value)

@@ -1,0 +1,158 @@
+"""Data-parallel training across processes started by torchrun (`runtime.nproc > 1`).
+
+Every process holds the whole model and draws the same global batch from the same generator (the
+sampler, the order and the in-memory augmentation are seeded by (seed, epoch)); each trains on its own
+slice of that batch and the gradients are averaged before every optimizer step, so one step equals a
+single-process step on the whole batch up to BatchNorm, whose batch statistics are per process (as in
+the papers' DataParallel and DDP runs without SyncBatchNorm). Gradients are averaged after backward
+rather than through DistributedDataParallel's forward hooks because method steps call sub-modules
+directly (OLTR's meta-embedding, TDE's heads, MoCo's two encoders), which those hooks would miss.
+
+Floating-point buffers (BatchNorm running statistics, TDE's moving-average feature) are averaged over
+the processes before every validation, so all processes evaluate and keep the same model; prediction
+splits each batch over the processes and gathers the logits on every one of them. Only rank 0 writes
+outputs, resume state and logs.
+"""
+
+import os
+import subprocess
+import sys
+
+import torch
+import torch.distributed as dist
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def under_torchrun() -> bool:
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def local_device(device: torch.device) -> torch.device:
+    """This process's device: with CUDA, the GPU of its local rank."""
+    if device.type == "cuda" and under_torchrun():
+        index = int(os.environ["LOCAL_RANK"])
+        torch.cuda.set_device(index)
+        return torch.device("cuda", index)
+    return device
+
+
+def init(device: torch.device) -> None:
+    """Join the process group torchrun set up (NCCL on CUDA, gloo on CPU); rank 0 alone prints."""
+    if not under_torchrun() or dist.is_initialized():
+        return
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if not is_main():
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
+
+
+def shutdown() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def launch(nproc: int) -> int:
+    """Run this script again under torchrun with nproc processes on this machine; its exit status."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *sys.argv]
+    print(f"running under torchrun with {nproc} processes", flush=True)
+    # torchrun's own report of a failed process is a page of traceback; the processes' one-line
+    # errors are what the user needs, so its stderr is shown only when no process said why
+    result = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    lines = result.stderr.splitlines()
+    errors = list(dict.fromkeys(line for line in lines if line.startswith("error")))
+    if result.returncode == 0 or not errors:
+        sys.stderr.write(result.stderr)
+    else:
+        sys.stderr.write("\n".join(errors) + "\n")
+    return result.returncode
+
+
+def local_slice(n: int) -> slice:
+    """This process's rows of a global batch of n rows (contiguous, sizes differing by at most one)."""
+    r, w = rank(), world_size()
+    return slice(r * n // w, (r + 1) * n // w)
+
+
+def all_sum(t: torch.Tensor) -> torch.Tensor:
+    if dist.is_initialized():
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+def all_max(t: torch.Tensor) -> torch.Tensor:
+    if dist.is_initialized():
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t
+
+
+def average_gradients(model: torch.nn.Module) -> None:
+    """Average the gradients of every parameter that has one, in one flattened all-reduce."""
+    if world_size() == 1:
+        return
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= world_size()
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+@torch.no_grad()
+def average_buffers(model: torch.nn.Module) -> None:
+    """Average floating-point buffers (BatchNorm running statistics, moving averages) over processes."""
+    if world_size() == 1:
+        return
+    for b in model.buffers():
+        if b.is_floating_point():
+            dist.all_reduce(b, op=dist.ReduceOp.SUM)
+            b /= world_size()
+
+
+def concat_all(t: torch.Tensor) -> torch.Tensor:
+    """The tensors of every process, equal in shape, concatenated in rank order (MoCo's keys)."""
+    if world_size() == 1:
+        return t
+    parts = [torch.empty_like(t) for _ in range(world_size())]
+    dist.all_gather(parts, t.contiguous())
+    return torch.cat(parts)
+
+
+def gather_batches(local: list[torch.Tensor], sizes: list[int]) -> torch.Tensor:
+    """Reassemble per-batch outputs split by local_slice: `local` holds this process's rows of each
+    batch, `sizes` the global batch sizes; every process gets all rows in their original order."""
+    mine = torch.cat(local) if local else torch.empty(0)
+    if world_size() == 1:
+        return mine
+    w = world_size()
+    counts = [sum((r + 1) * n // w - r * n // w for n in sizes) for r in range(w)]
+    padded = torch.zeros((max(counts), *mine.shape[1:]), dtype=mine.dtype, device=mine.device)
+    padded[: len(mine)] = mine
+    parts = [torch.empty_like(padded) for _ in range(w)]
+    dist.all_gather(parts, padded)
+    rows, offsets = [], [0] * w
+    for n in sizes:
+        for r in range(w):
+            k = (r + 1) * n // w - r * n // w
+            rows.append(parts[r][offsets[r] : offsets[r] + k])
+            offsets[r] += k
+    return torch.cat(rows)
