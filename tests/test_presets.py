@@ -62,3 +62,73 @@ def test_a_bad_preset_is_refused(tmp_path):
         validate(bad, REPO / "params.yaml")
     with pytest.raises(LtrError, match="does not exist"):
         validate(Path(tmp_path / "none.yaml"), REPO / "params.yaml")
+
+
+# one step of every training stage on a few images in the preset's data format
+SMOKE = {
+    "runtime": {"device": "cpu", "max_steps": 1, "num_workers": 0},
+    "pretrain": {"epochs": 1, "batch_size": 2, "moco": {"queue": 16}},
+    "stage1": {"epochs": 1, "batch_size": 2},
+    "stage2": {"epochs": 1, "batch_size": 2},
+    "experts": {"many_threshold": 10, "few_threshold": 5, **{s: {"epochs": 1} for s in ("many", "medium", "few")}},
+    "logits": {"batch_size": 16},
+}
+# a step of these takes seconds on 2 CPU cores even on 32-pixel images; the smoke runs use the
+# four-stage ResNet-10 in their place (their parameter counts are checked in test_models)
+LARGE_BACKBONES = {"resnet50", "resnet152", "resnext50_32x4d"}
+IMAGE_LISTS = {"imagenet_lt": "ImageNet_LT", "places_lt": "Places_LT", "inat2018": "iNaturalist18"}
+
+
+def _fake_data(name: str, root: Path) -> dict:
+    """Data of the preset's format under root; the params that point at it."""
+    from test_cifar import make_cifar10, make_cifar100
+    from test_image_lists import make_tree
+
+    if name in ("cifar10", "cifar100"):  # each is the other's open set
+        make_cifar10(root, per_class_train=20)
+        make_cifar100(root, per_class_train=20 if name == "cifar100" else 2)
+        return {"data": {"root": str(root), "imb_factor": 10}}  # at 100 the tail classes of 20 would be empty
+    if name in IMAGE_LISTS:
+        make_tree(root, IMAGE_LISTS[name])  # 12, 6 and 3 training images: many, medium and few at 10 / 5
+        return {
+            "data": {"root": str(root), "image_lists": {"size": 32, "resize": 36}},
+            "splits": {"many_threshold": 10, "few_threshold": 5},
+        }
+    assert name == "synthetic", name
+    return {
+        "data": {
+            "synthetic": {"train_per_class": 20, "test_per_class": 4, "val_per_class": 2},
+            "one_tail": {"head_count": 20, "tail_count": 4},
+        }
+    }
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+def test_preset_takes_its_first_training_steps(preset, tmp_path, monkeypatch):
+    import runpy
+    import sys
+
+    from ltr.layout import EXPERT_SUBSETS, MODELS, read_json, read_manifest
+
+    raw = yaml.safe_load(preset.read_text())
+    name = raw.get("data", {}).get("name", "synthetic")
+    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), raw)
+    params = merge(merge(params, SMOKE), _fake_data(name, tmp_path / "raw"))
+    if params["model"]["arch"] in LARGE_BACKBONES:
+        params["model"]["arch"] = "resnet10"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    stages = [("prepare",), ("splits",), ("pretrain",), ("stage1",), ("stage2",)]
+    stages += [("experts", s) for s in EXPERT_SUBSETS] if raw["method"] == "experts" else []
+    for script, *args in stages:
+        monkeypatch.setattr(sys, "argv", [f"stages/{script}.py", *args])
+        runpy.run_path(str(REPO / "stages" / f"{script}.py"), run_name="__main__")
+    trained = [MODELS / "stage1"] + [
+        d
+        for d in (MODELS / "pretrain", MODELS / "stage2", *(MODELS / "experts" / s for s in EXPERT_SUBSETS))
+        if d.exists() and read_manifest(d)["used"]
+    ]
+    for directory in trained:  # one step of two images, whatever the preset's batch and epochs
+        summary = read_json(directory / "train_summary.json")
+        assert (summary["epochs"], summary["train_images"]) == (1, 2), directory
+    assert len(trained) >= 2 or raw["method"] in ("softmax", "tau_norm", "logit_adjust"), trained
