@@ -35,6 +35,9 @@ def make_tree(root, prefix="ImageNet_LT"):
         lists["val"] += [(jpeg(f"train/c{c}/val_{i}.JPEG", c), c) for i in range(2)]
         lists["test"] += [(jpeg(f"val/c{c}/test_{i}.JPEG", c), c) for i in range(4)]
     lists["open"] = [(jpeg(f"{prefix}_open/open_{i}.JPEG", -1).split("/", 1)[1], -1) for i in range(4)]
+    # TADE's shifted lists for factor 50: subsets of the test list, counts unlike the generated 4, 0, 0
+    lists["forward50"] = [r for r in lists["test"] if int(r[0][-6]) < (4, 2, 1)[r[1]]]
+    lists["backward50"] = [r for r in lists["test"] if int(r[0][-6]) < (1, 2, 4)[r[1]]][::-1]
     for name, rows in lists.items():
         (root / f"{prefix}_{name}.txt").write_text("".join(f"{p} {y}\n" for p, y in rows))
     return lists
@@ -99,7 +102,11 @@ def test_oltr_pipeline_on_an_image_tree(tmp_path):
     assert "prepare: imagenet_lt, 43 images" in out
     meta = json.loads((repo / "data/splits/meta.json").read_text())
     assert meta["train_counts"] == TRAIN_COUNTS and meta["group_sizes"] == {"many": 1, "medium": 1, "few": 1}
-    assert meta["splits"]["open"] == 4 and meta["splits"]["test_forward50"] == 4  # int(4 * 0.02 ** (r / 2)): 4, 0, 0
+    assert meta["splits"]["open"] == 4 and meta["splits"]["test_forward25"] == 4  # int(4 * 0.04 ** (r / 2)): 4, 0, 0
+    assert meta["splits"]["test_forward50"] == 7 and meta["shifted_lists_given"] == [
+        "test_backward50",
+        "test_forward50",
+    ]
     metrics = json.loads((repo / "metrics/metrics.json").read_text())
     assert set(metrics) == {"closed", "open", "agnostic", "cost"}
     assert json.loads((repo / "data/models/stage2/manifest.json").read_text())["method"] == "oltr"
@@ -172,3 +179,33 @@ def test_a_class_without_training_images_is_refused(tmp_path):
     write_prepared(tmp_path / "prepared", **prepare_image_lists(data))
     with pytest.raises(LtrError, match="the training list has no image of class 1; every class needs at least one"):
         build_splits(PreparedImages(tmp_path / "prepared"), data, SplitsConfig())
+
+
+def _splits_of(root):
+    from ltr.config import SplitsConfig
+    from ltr.data.prepared import PreparedImages, write_prepared
+    from ltr.data.splits import build_splits
+
+    data = DataConfig(name="imagenet_lt", root=str(root / "images"))
+    (root / "prepared").mkdir()
+    write_prepared(root / "prepared", **prepare_image_lists(data))
+    return build_splits(PreparedImages(root / "prepared"), data, SplitsConfig())
+
+
+def test_tades_shifted_lists_are_used_verbatim(tmp_path):
+    lists = make_tree(tmp_path / "images")
+    split_lists, meta = _splits_of(tmp_path)
+    for name in ("forward50", "backward50"):  # their images, in their order
+        ids, labels = split_lists[f"test_{name}"]
+        assert list(zip(ids.tolist(), labels.tolist(), strict=True)) == lists[name]
+    ids, labels = split_lists["test_backward25"]  # not given: drawn by the profile, int(4 * 0.04 ** ((2 - r) / 2))
+    assert np.bincount(labels, minlength=3).tolist() == [0, 0, 4]
+    assert meta["shifted_lists_given"] == ["test_backward50", "test_forward50"]
+
+
+def test_a_shifted_list_with_an_image_outside_the_test_list_is_refused(tmp_path):
+    lists = make_tree(tmp_path / "images")
+    forward = tmp_path / "images" / "ImageNet_LT_forward50.txt"
+    forward.write_text(forward.read_text() + f"{lists['train'][0][0]} 0\n")
+    with pytest.raises(LtrError, match="is not in ImageNet_LT_test.txt with that label"):
+        _splits_of(tmp_path)

@@ -25,6 +25,7 @@ from ltr.data.loader import epoch_generator
 from ltr.data.split_list import read_split_list
 from ltr.engine.distributed import local_slice, rank
 from ltr.errors import LtrError
+from ltr.layout import SHIFT_FACTORS
 
 # pool -> list file; "open_dir": the folder the open list's names are relative to
 LISTS = {
@@ -69,6 +70,8 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         pools += [pool] * len(rel)
     if len(set(ids)) != len(ids):
         raise LtrError(f"the {cfg.name} lists name an image in two splits; each image belongs to one split")
+    test = {p: y for p, y, pool in zip(ids, labels, pools, strict=True) if pool == "test"}
+    shifted = read_shifted_lists(root, files["test"].rsplit("_", 1)[0], files["test"], test, num_classes)
     info = {
         "name": cfg.name,
         "kind": "files",
@@ -82,7 +85,28 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         "mean": IMAGENET_MEAN,
         "std": IMAGENET_STD,
     }
-    return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info}
+    return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info, "shifted": shifted}
+
+
+def read_shifted_lists(root: Path, prefix: str, test_file: str, test: dict, num_classes: int) -> dict:
+    """TADE's forward / backward test lists (<prefix>_forward50.txt, ..._backward2.txt) where data.root
+    has them: subsets of the test list, used verbatim, since their images cannot be drawn again
+    (only their counts follow the profile). {split name: paths}; the others are generated."""
+    shifted = {}
+    for factor in SHIFT_FACTORS:
+        for direction in ("forward", "backward"):
+            path = root / f"{prefix}_{direction}{factor}.txt"
+            if not path.exists():
+                continue
+            lst = read_split_list(path, num_classes, is_open=False)
+            stray = next((p for p, y in zip(lst.paths, lst.labels, strict=True) if test.get(p) != y), None)
+            if stray is not None:
+                raise LtrError(
+                    f"{path}: image {stray!r} is not in {test_file} with that label; "
+                    f"a shifted test list takes its images from the test list"
+                )
+            shifted[f"test_{direction}{factor}"] = lst.paths
+    return shifted
 
 
 def image_transform(augment: str, size: int, resize: int, mean, std):

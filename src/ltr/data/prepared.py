@@ -17,9 +17,17 @@ from ltr.errors import LtrError
 from ltr.layout import PREPARED, read_json, write_json
 
 
-def write_prepared(out: Path, images: np.ndarray | None, labels, pools: list[str], info: dict, ids=None) -> None:
-    """Write the index (and the image array of an in-memory set, whose ids are generated here)."""
+def write_prepared(
+    out: Path, images: np.ndarray | None, labels, pools: list[str], info: dict, ids=None, shifted: dict | None = None
+) -> None:
+    """Write the index (and the image array of an in-memory set, whose ids are generated here), and
+    the given shifted test lists as shifted/<split>.txt, one id per line."""
     out = Path(out)
+    if shifted:
+        (out / "shifted").mkdir()
+        for name, paths in shifted.items():
+            (out / "shifted" / f"{name}.txt").write_text("".join(f"{p}\n" for p in paths))
+        info = {**info, "shifted_lists": sorted(shifted)}
     counters: dict[str, int] = {}
     if ids is None:
         ids = []
@@ -64,6 +72,7 @@ class PreparedImages:
         for name in ("index.csv", "info.json"):
             if not (root / name).exists():
                 raise LtrError(f"{root / name} is missing: run `dvc repro prepare`")
+        self.root = root
         self.info = read_json(root / "info.json")
         self.in_memory = self.info.get("kind", "memory") == "memory"
         with open(root / "index.csv", newline="") as f:
@@ -73,6 +82,12 @@ class PreparedImages:
         self.pools = np.array([r["pool"] for r in rows])
         self.ids = [r["id"] for r in rows]
         self._images = np.load(root / "images.npy", mmap_mode="r") if self.in_memory else None
+
+    def shifted(self, name: str) -> list[str] | None:
+        """The ids of a shifted test list given with the data set (TADE's), or None."""
+        if name not in self.info.get("shifted_lists", []):
+            return None
+        return (self.root / "shifted" / f"{name}.txt").read_text().splitlines()
 
     def rows(self, paths: list[str], source: str = "split list") -> np.ndarray:
         """Row of each id in the index; an id the prepared data set lacks is an error naming the list."""

@@ -63,11 +63,17 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
 
     perms = per_class_permutations(test_labels, num_classes, cfg.seed)
     img_max = min(len(p) for p in perms)
+    position = {p: i for i, p in enumerate(test_ids)}
     for factor in SHIFT_FACTORS:
         for direction in ("forward", "backward"):
-            counts = shifted_counts(train_counts, img_max, factor, backward=direction == "backward")
-            keep = shifted_indices(perms, counts)
-            lists[f"test_{direction}{factor}"] = (test_ids[keep], test_labels[keep])
+            name = f"test_{direction}{factor}"
+            given = images.shifted(name)  # TADE's lists where the data set has them
+            if given is not None:
+                keep = np.array([position[p] for p in given], dtype=np.int64)
+            else:
+                counts = shifted_counts(train_counts, img_max, factor, backward=direction == "backward")
+                keep = shifted_indices(perms, counts)
+            lists[name] = (test_ids[keep], test_labels[keep])
 
     groups = shot_groups(train_counts, cfg.many_threshold, cfg.few_threshold, cfg.group_rule)
     meta = {
@@ -83,5 +89,6 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
         "mean": info["mean"],
         "std": info["std"],
         "splits": {name: len(v[0]) for name, v in lists.items()},
+        "shifted_lists_given": info.get("shifted_lists", []),  # used verbatim; the other shifted lists are drawn
     }
     return lists, meta
