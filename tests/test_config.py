@@ -172,3 +172,13 @@ def test_config_hash_plain_values():
     assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})  # key order does not matter
     assert config_hash({"a": 1}) != config_hash({"a": 2})
     assert config_hash("x", 1) != config_hash(1, "x")
+
+
+def test_exponent_floats_that_yaml_reads_as_strings(raw):
+    # PyYAML reads 1e-9 (no dot) as the string '1e-9'; `dvc exp run -S lr=1e-9` writes exactly that
+    raw["stage1"]["lr"] = "1e-9"
+    raw["stage2"]["lr"] = "2.5E-3"
+    cfg = parse_config(raw)
+    assert (cfg.stage1.lr, cfg.stage2.lr) == (1e-9, 2.5e-3)
+    raw["stage1"]["lr"] = "1e-9x"
+    assert "stage1.lr = '1e-9x' has the wrong type; expected float" in _error(raw)

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import operator
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -170,6 +171,9 @@ _SECTIONS = {
 }
 
 
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp))
 
@@ -193,6 +197,9 @@ def _coerce(value, tp, key: str):
         (item,) = typing.get_args(tp)
         return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+        # YAML 1.1 reads 1e-9 (no dot) as a string, and `dvc exp run -S x=1e-9` writes it that way
         return float(value)
     if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
         return value
