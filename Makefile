@@ -7,9 +7,10 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: repro test lint bench report install clean-venv
 
+# --no-compile: modules are byte-compiled on first import instead, only those the runs use
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e '.[dev]' > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(BIN)/python -m pip install -q --no-compile -e '.[dev]' > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	touch $(STAMP)
 
 install: $(STAMP)
