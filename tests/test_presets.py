@@ -90,6 +90,9 @@ def _fake_data(name: str, root: Path) -> dict:
         return {"data": {"root": str(root), "imb_factor": 10}}  # at 100 the tail classes of 20 would be empty
     if name in IMAGE_LISTS:
         make_tree(root, IMAGE_LISTS[name])  # 12, 6 and 3 training images: many, medium and few at 10 / 5
+        if name == "inat2018":  # its val list is the test list, and it has no open set
+            (root / "iNaturalist18_test.txt").rename(root / "iNaturalist18_val.txt")
+            (root / "iNaturalist18_open.txt").unlink()
         return {
             "data": {"root": str(root), "image_lists": {"size": 32, "resize": 36}},
             "splits": {"many_threshold": 10, "few_threshold": 5},
