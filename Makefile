@@ -22,8 +22,11 @@ lint: $(STAMP)
 	ruff check src stages tests bench
 	ruff format --check src stages tests bench
 
+# two pytest-xdist workers: most of the end-to-end tests' time is single-threaded process start-up
+# (DVC, torch imports), so two of them keep both cores of a small machine busy
+TEST_WORKERS ?= 2
 test: lint
-	pytest
+	pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	python bench/throughput.py

@@ -1,5 +1,6 @@
 """Shared helpers: tiny params and temporary git + DVC repositories that run the real pipeline."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -10,6 +11,11 @@ import pytest
 import yaml
 
 from ltr.presets import merge
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # the xdist workers share the machine's cores: one thread per worker and per stage it starts, so
+    # that two busy workers do not oversubscribe the cores (set before torch is imported anywhere)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtualenv that runs the tests also runs the stages
@@ -88,12 +94,22 @@ def commit(repo: Path, message: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_repo(tmp_path_factory) -> Path:
-    """A tiny repository after one full `dvc repro`, with the results committed. Do not modify it."""
-    repo = make_repo(tmp_path_factory.mktemp("tiny") / "repo")
-    repo_result = run(["dvc", "repro"], repo)
-    (repo / "repro.log").write_text(repo_result.stdout + repo_result.stderr)
-    commit(repo, "results of the tiny pipeline")
+def tiny_repo(tmp_path_factory, worker_id) -> Path:
+    """A tiny repository after one full `dvc repro`, with the results committed. Do not modify it.
+    Under pytest-xdist the workers share one: the first to take the lock builds it."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # the directory every worker's base temp lives in
+    repo, ready = root / "tiny" / "repo", root / "tiny" / "ready"
+    with open(root / "tiny.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready.exists():
+            shutil.rmtree(repo, ignore_errors=True)  # what a worker that failed to build it left
+            make_repo(repo)
+            repo_result = run(["dvc", "repro"], repo)
+            (repo / "repro.log").write_text(repo_result.stdout + repo_result.stderr)
+            commit(repo, "results of the tiny pipeline")
+            ready.touch()
     return repo
 
 
