@@ -83,9 +83,10 @@ def launch(nproc: int) -> int:
     return result.returncode
 
 
-def local_slice(n: int) -> slice:
-    """This process's rows of a global batch of n rows (contiguous, sizes differing by at most one)."""
-    r, w = rank(), world_size()
+def local_slice(n: int, r: int | None = None) -> slice:
+    """Process r's rows (this process's by default) of a global batch of n rows: contiguous, sizes
+    differing by at most one."""
+    r, w = rank() if r is None else r, world_size()
     return slice(r * n // w, (r + 1) * n // w)
 
 
@@ -141,18 +142,19 @@ def gather_batches(local: list[torch.Tensor], sizes: list[int]) -> torch.Tensor:
     """Reassemble per-batch outputs split by local_slice: `local` holds this process's rows of each
     batch, `sizes` the global batch sizes; every process gets all rows in their original order."""
     mine = torch.cat(local) if local else torch.empty(0)
-    if world_size() == 1:
+    if world_size() == 1 or not sizes:  # no batch at all: nothing to gather, the same on every process
         return mine
     w = world_size()
-    counts = [sum((r + 1) * n // w - r * n // w for n in sizes) for r in range(w)]
+    rows_of = [[len(range(n)[local_slice(n, r)]) for n in sizes] for r in range(w)]
+    counts = [sum(k) for k in rows_of]
     padded = torch.zeros((max(counts), *mine.shape[1:]), dtype=mine.dtype, device=mine.device)
     padded[: len(mine)] = mine
     parts = [torch.empty_like(padded) for _ in range(w)]
     dist.all_gather(parts, padded)
     rows, offsets = [], [0] * w
-    for n in sizes:
+    for b in range(len(sizes)):
         for r in range(w):
-            k = (r + 1) * n // w - r * n // w
+            k = rows_of[r][b]
             rows.append(parts[r][offsets[r] : offsets[r] + k])
             offsets[r] += k
     return torch.cat(rows)
