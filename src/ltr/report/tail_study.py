@@ -69,8 +69,10 @@ def tail_study_figure(points: pd.DataFrame, base: dict, path: Path) -> None:
         ax.plot(rows[varied], rows["tail_accuracy"], marker="o", color="tab:red", label="tail class")
         ax.plot(rows[varied], rows["others_accuracy"], marker=".", linestyle="--", color="tab:blue", label="others")
         ax.axvline(base[varied], color="grey", linewidth=0.8, linestyle=":")
-        if log:
+        if log:  # the measured counts as plain tick labels: log-scale minor labels overlap
             ax.set_xscale("log")
+            ax.set_xticks(rows[varied], [f"{v:g}" for v in rows[varied]])
+            ax.minorticks_off()
         ax.set_xlabel(label, fontsize=9)
     axes[0].set_ylabel("test accuracy (%)")
     axes[0].legend(fontsize=8)
