@@ -23,10 +23,11 @@ lint: $(STAMP)
 	ruff format --check src stages tests bench
 
 # two pytest-xdist workers: most of the end-to-end tests' time is single-threaded process start-up
-# (DVC, torch imports), so two of them keep both cores of a small machine busy
+# (DVC, torch imports), so two of them keep both cores of a small machine busy; worksteal: the
+# end-to-end tests take 10-130 s each, and an idle worker takes over the other's remaining tests
 TEST_WORKERS ?= 2
 test: lint
-	pytest -n $(TEST_WORKERS)
+	pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)
 	python bench/throughput.py

@@ -63,11 +63,14 @@ def _train(tmp_path, nproc: int) -> list[dict]:
     out = tmp_path / f"n{nproc}"
     out.mkdir()
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"] if nproc > 1 else []
-    subprocess.run([sys.executable, *launcher, str(script), str(out)], check=True, capture_output=True, timeout=300)
+    # outside the project's DVC repository, which dvclive would otherwise open
+    cmd = [sys.executable, *launcher, str(script), str(out)]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
     return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(nproc)]
 
 
-def test_two_processes_train_the_same_model_as_one(tmp_path):
+def test_two_processes_train_the_same_model_as_one(tmp_path, one_torchrun_at_a_time):
     (one,) = _train(tmp_path, 1)
     first, second = _train(tmp_path, 2)
     for name, weight in one["state"].items():
@@ -114,7 +117,7 @@ def test_gather_batches_restores_the_order_of_uneven_slices(monkeypatch):
     assert torch.equal(distributed.gather_batches(local[1], sizes), full)
 
 
-def test_stage1_under_torchrun_from_dvc(tiny_copy):
+def test_stage1_under_torchrun_from_dvc(tiny_copy, one_torchrun_at_a_time):
     """`runtime.nproc: 2` runs stage 1 in two processes: one model, written once, close to the
     one-process model (BatchNorm statistics are per process, so not equal). The process count says how
     a stage runs, not what it computes: changing it alone re-runs nothing."""
