@@ -103,7 +103,7 @@ def _shared_dir(tmp_path_factory, worker_id) -> Path:
 def one_torchrun_at_a_time(tmp_path_factory, worker_id):
     """Held by tests that launch torchrun, so that the suite's two xdist workers never overlap two
     launches: one full run saw the two-process launch exit 1 (its stderr was not kept then; the test
-    shows it now), and it did not recur alone or in ten concurrent launches, so the cause is unknown."""
+    shows it now); it did not recur in nine rounds of two launches at once, so the cause is unknown."""
     with open(_shared_dir(tmp_path_factory, worker_id) / "torchrun.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
