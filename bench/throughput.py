@@ -25,7 +25,7 @@ from ltr.config import RuntimeConfig
 from ltr.data.loader import TensorBatches
 from ltr.data.prepared import channel_stats
 from ltr.data.synthetic import SyntheticSpec, generate
-from ltr.engine.device import resolve_device
+from ltr.device import resolve_device
 from ltr.models import create_model
 
 BATCH = 128

@@ -1,22 +1,14 @@
-"""Stage evaluate: every metric of DESIGN §4 and the plots, from the logits and the split metadata
-(params: eval). Writes metrics/ and plots/, both kept in git."""
+"""Stage evaluate: every metric of the README's file contracts and the plots, from the logits and
+the split metadata (params: method, eval). Writes metrics/ and plots/, both kept in git."""
 
 import pandas as pd
 
 from ltr.config import load_config
-from ltr.layout import (
-    LOGITS,
-    METRICS,
-    PLOTS,
-    SPLITS,
-    atomic_dir,
-    read_json,
-    read_logits,
-    run_stage,
-    write_json,
-)
+from ltr.data.logits import read_logits
+from ltr.layout import LOGITS, METRICS, PLOTS, SPLITS, atomic_dir, read_json, write_json
 from ltr.metrics.summary import evaluate
 from ltr.report.plots import agnostic_figure, per_class_figure, reliability_figure, training_figure
+from ltr.runner import run_stage
 
 
 def main():

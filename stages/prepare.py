@@ -5,7 +5,8 @@ import time
 from ltr.config import load_config
 from ltr.data.datasets import PREPARERS
 from ltr.data.prepared import write_prepared
-from ltr.layout import PREPARED, atomic_dir, run_stage
+from ltr.layout import PREPARED, atomic_dir
+from ltr.runner import run_stage
 
 
 def main():

@@ -1,15 +1,9 @@
 """Stage pretrain: self-supervised pre-training for methods that use it, otherwise the constant
-"unused" manifest (params: method)."""
+"unused" manifest (params: method, seed, model, pretrain, logits.batch_size, runtime)."""
 
-from ltr.layout import PRETRAIN, run_stage
-from ltr.methods import METHODS, run_method_step
-from ltr.pipeline import StageContext
-
-
-def main():
-    ctx = StageContext.load("pretrain")
-    run_method_step(ctx, PRETRAIN, METHODS[ctx.cfg.method].pretrain)
-
+from ltr.layout import LIVE, PRETRAIN
+from ltr.methods import run_method_step
+from ltr.runner import run_stage
 
 if __name__ == "__main__":
-    run_stage(main, trains=True)
+    run_stage(lambda: run_method_step("pretrain", PRETRAIN, LIVE / "pretrain", "pretrain"))

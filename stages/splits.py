@@ -5,7 +5,8 @@ from ltr.config import load_config
 from ltr.data.prepared import PreparedImages
 from ltr.data.split_list import write_split_list
 from ltr.data.splits import build_splits
-from ltr.layout import PREPARED, SPLITS, atomic_dir, run_stage, write_json
+from ltr.layout import PREPARED, SPLITS, atomic_dir, write_json
+from ltr.runner import run_stage
 
 
 def main():

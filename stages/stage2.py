@@ -1,15 +1,9 @@
-"""Stage stage2: the method's own training, or the constant "unused" manifest (params: seed, method,
-model, stage2, runtime and the method's section)."""
+"""Stage stage2: the method's own training, or the constant "unused" manifest (params: method, seed,
+model, the method's `train` section, logits.batch_size, runtime)."""
 
-from ltr.layout import STAGE2, run_stage
-from ltr.methods import METHODS, run_method_step
-from ltr.pipeline import StageContext
-
-
-def main():
-    ctx = StageContext.load("stage2")
-    run_method_step(ctx, STAGE2, METHODS[ctx.cfg.method].train_stage2)
-
+from ltr.layout import LIVE, STAGE2
+from ltr.methods import run_method_step
+from ltr.runner import run_stage
 
 if __name__ == "__main__":
-    run_stage(main, trains=True)
+    run_stage(lambda: run_method_step("stage2", STAGE2, LIVE / "stage2", "train_stage2"))

@@ -22,6 +22,7 @@ BIN = Path(sys.executable).parent  # the virtualenv that runs the tests also run
 PROJECT_FILES = [
     "src",
     "stages",
+    "data/raw/none",
     "dvc.yaml",
     "params.yaml",
     ".dvcignore",
@@ -31,7 +32,22 @@ PROJECT_FILES = [
     ".dvc/plots",
 ]
 
-# a pipeline that runs in seconds: 10 classes, 2 epochs; shot thresholds scaled so every group is present
+
+def tiny_training(params: dict, batch_size: int = 32) -> dict:
+    """Every method's own training sections (those with a schedule) at 1 epoch of `batch_size`."""
+    out = {}
+    for name, section in params.items():
+        if not isinstance(section, dict) or name in ("stage1", "pretrain"):
+            continue
+        parts = {k: v for k, v in section.items() if isinstance(v, dict) and "epochs" in v and "open_ratio" in v}
+        if isinstance(section.get("train"), dict) and "epochs" in section["train"]:
+            parts["train"] = section["train"]
+        if parts:
+            out[name] = {k: {"epochs": 1, "batch_size": batch_size} for k in parts}
+    return out
+
+
+# a pipeline that runs in seconds: 10 classes, 1-2 epochs; shot thresholds scaled so every group is present
 TINY = {
     "data": {
         "imb_factor": 10,
@@ -47,8 +63,8 @@ TINY = {
     "splits": {"many_threshold": 30, "few_threshold": 10},
     "stage1": {"epochs": 2, "batch_size": 32},
     "pretrain": {"epochs": 1, "batch_size": 32, "moco": {"queue": 64}},
-    "stage2": {"epochs": 1, "batch_size": 32},
     "logits": {"batch_size": 64},
+    **tiny_training(yaml.safe_load((REPO / "params.yaml").read_text())),
 }
 
 

@@ -7,15 +7,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.config import build_section, parse_config
+from ltr.config import build_section, method_names, parse_config, spec
+from ltr.config.methods.tau_norm import TauNormLogits
 from ltr.data.samplers import ClassAwareSampler
 from ltr.errors import LtrError
 from ltr.losses.balanced_softmax import BalancedSoftmaxLoss
 from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.ldam import LDAMLoss
-from ltr.methods import METHODS, balanced_softmax, crt, ldam_drw, logit_adjust, lws, tau_norm
+from ltr.methods import balanced_softmax, classifier_retraining, crt, ldam_drw, logit_adjust, lws, tau_norm
 from ltr.methods.logit_adjust import adjust
-from ltr.methods.tau_norm import TAU_GRID, TauNormParams, tau_normalized_logits
+from ltr.methods.tau_norm import TAU_GRID, tau_normalized_logits
 from ltr.models import Classifier, FrozenBackbone, create_backbone
 from ltr.models.heads import NormedLinear, ScaledLinear
 
@@ -233,40 +234,40 @@ def test_tau_grid():
     assert np.allclose(np.diff(TAU_GRID), 0.1)
 
 
-# -- 8. TauNormParams ------------------------------------------------------------------------------------
+# -- 8. tau-norm's tau -----------------------------------------------------------------------------------
 
 
 def test_tau_norm_params_accepts_auto_and_non_negative_numbers():
-    assert TauNormParams().tau == "auto"
-    assert TauNormParams(tau="auto").tau == "auto"
-    assert TauNormParams(tau=0.7).tau == 0.7
-    assert TauNormParams(tau=0).tau == 0
+    assert TauNormLogits().tau == "auto"
+    assert TauNormLogits(tau="auto").tau == "auto"
+    assert TauNormLogits(tau=0.7).tau == 0.7
+    assert TauNormLogits(tau=0).tau == 0
 
 
 @pytest.mark.parametrize("tau", [-1, -0.1, "best", ""])
 def test_tau_norm_params_refuses_bad_values(tau):
-    with pytest.raises(LtrError, match="tau_norm.tau"):
-        TauNormParams(tau=tau)
+    with pytest.raises(LtrError, match="tau_norm.logits.tau"):
+        TauNormLogits(tau=tau)
 
 
 def test_tau_norm_params_through_build_section():
-    number = build_section(TauNormParams, {"tau": 0.5}, "tau_norm")
+    number = build_section(TauNormLogits, {"tau": 0.5}, "tau_norm.logits")
     assert isinstance(number.tau, float) and number.tau == 0.5
-    integer = build_section(TauNormParams, {"tau": 1}, "tau_norm")  # an int is coerced to float
+    integer = build_section(TauNormLogits, {"tau": 1}, "tau_norm.logits")  # an int is coerced to float
     assert isinstance(integer.tau, float) and integer.tau == 1.0
-    assert build_section(TauNormParams, {"tau": "auto"}, "tau_norm").tau == "auto"
-    assert build_section(TauNormParams, None, "tau_norm").tau == "auto"
+    assert build_section(TauNormLogits, {"tau": "auto"}, "tau_norm.logits").tau == "auto"
+    assert build_section(TauNormLogits, None, "tau_norm.logits").tau == "auto"
     with pytest.raises(LtrError):
-        build_section(TauNormParams, {"tau": -1}, "tau_norm")
+        build_section(TauNormLogits, {"tau": -1}, "tau_norm.logits")
     with pytest.raises(LtrError):
-        build_section(TauNormParams, {"tau": "best"}, "tau_norm")
+        build_section(TauNormLogits, {"tau": "best"}, "tau_norm.logits")
 
 
 def test_tau_norm_params_through_parse_config():
-    cfg = parse_config({"method": "tau_norm", "tau_norm": {"tau": 0.5}})
-    assert cfg.method_params == TauNormParams(tau=0.5)
+    cfg = parse_config({"method": "tau_norm", "tau_norm": {"logits": {"tau": 0.5}}})
+    assert cfg.method_params.logits == TauNormLogits(tau=0.5)
     with pytest.raises(LtrError):
-        parse_config({"method": "tau_norm", "tau_norm": {"tau": "best"}})
+        parse_config({"method": "tau_norm", "tau_norm": {"logits": {"tau": "best"}}}, every_method=True)
 
 
 # -- 9. post-hoc logit adjustment ------------------------------------------------------------------------
@@ -338,31 +339,29 @@ def test_class_aware_sampling_is_reproducible_from_the_generator():
 
 
 def test_classifier_retraining_methods_train_in_stage2():
-    for module in (crt, lws):
-        assert module.METHOD.train_stage2 is not None
-        assert module.METHOD.trained_in == ("stage1", "stage2")
+    for name, module in (("crt", crt), ("lws", lws)):
+        assert hasattr(module, "train_stage2")
+        assert spec(name).trained_in == ("stage1", "stage2")
 
 
 def test_post_hoc_methods_do_not_train():
-    for module in (tau_norm, logit_adjust):
-        assert module.METHOD.train_stage2 is None
-        assert module.METHOD.trained_in == ("stage1",)
+    for name, module in (("tau_norm", tau_norm), ("logit_adjust", logit_adjust)):
+        assert not hasattr(module, "train_stage2")
+        assert spec(name).trained_in == ("stage1",)
 
 
 def test_from_scratch_methods_train_only_in_stage2():
-    for module in (balanced_softmax, ldam_drw):
-        assert module.METHOD.train_stage2 is not None
-        assert module.METHOD.trained_in == ("stage2",)
+    for name, module in (("balanced_softmax", balanced_softmax), ("ldam_drw", ldam_drw)):
+        assert hasattr(module, "train_stage2")
+        assert spec(name).trained_in == ("stage2",)
 
 
 def test_registry_lists_softmax_first_and_every_baseline():
-    names = list(METHODS)
+    names = list(method_names())
     assert names[0] == "softmax"
     expected = {"softmax", "balanced_softmax", "crt", "ldam_drw", "logit_adjust", "lws", "oltr", "tau_norm"}
     assert expected <= set(names)
     assert names[1:] == sorted(names[1:])  # the rest alphabetical
-    for name in expected:
-        assert METHODS[name].name == name
 
 
 # -- 12. cRT's new head ----------------------------------------------------------------------------------
@@ -371,7 +370,7 @@ def test_registry_lists_softmax_first_and_every_baseline():
 def test_crt_new_linear_is_a_fresh_linear_of_the_same_shape():
     torch.manual_seed(0)
     stage1_head = nn.Linear(8, 3)
-    head = crt.new_linear(stage1_head)
+    head = classifier_retraining.new_linear(stage1_head)
     assert isinstance(head, nn.Linear) and head is not stage1_head
     assert (head.in_features, head.out_features) == (8, 3)
     assert head.weight.shape == stage1_head.weight.shape and head.bias.shape == stage1_head.bias.shape
@@ -382,5 +381,5 @@ def test_crt_new_linear_is_a_fresh_linear_of_the_same_shape():
 
 @pytest.mark.parametrize("tau", [float("nan"), float("inf")])
 def test_tau_must_be_finite(tau):
-    with pytest.raises(LtrError, match="tau_norm.tau"):
-        TauNormParams(tau=tau)
+    with pytest.raises(LtrError, match="tau_norm.logits.tau"):
+        TauNormLogits(tau=tau)

@@ -1,13 +1,15 @@
 """params.yaml -> typed config: loading, validation errors that name the key, and the config hash."""
 
 import copy
+import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-import ltr.methods  # noqa: F401  (the method registry imports torch: pay that at collection, not in a test)
-from ltr.config import config_hash, load_config, parse_config
+from ltr.config import TrainConfig, config_hash, forget_reads, load_config, method_names, parse_config, reads, spec
 from ltr.errors import LtrError
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
@@ -55,7 +57,7 @@ def test_missing_sections_take_defaults():
 
 def _error(raw: dict) -> str:
     with pytest.raises(LtrError) as info:
-        parse_config(raw)
+        parse_config(raw, every_method=True)
     return str(info.value)
 
 
@@ -152,20 +154,21 @@ def test_int_accepted_for_float(raw):
 
 
 def test_config_hash_stable_and_sensitive(raw_params):
+    def key(cfg):
+        return config_hash(dataclasses.asdict(cfg.stage1), dataclasses.asdict(cfg.data))
+
     a = parse_config(copy.deepcopy(raw_params))
     b = parse_config(copy.deepcopy(raw_params))
-    assert config_hash(a.stage1, a.data) == config_hash(b.stage1, b.data)
-    assert len(config_hash(a.stage1)) == 16
+    assert key(a) == key(b)
+    assert len(key(a)) == 16
 
     changed = copy.deepcopy(raw_params)
     changed["stage1"]["epochs"] = 41
-    c = parse_config(changed)
-    assert config_hash(a.stage1, a.data) != config_hash(c.stage1, c.data)
+    assert key(a) != key(parse_config(changed))
 
     changed_float = copy.deepcopy(raw_params)
     changed_float["data"]["imb_factor"] = 50
-    d = parse_config(changed_float)
-    assert config_hash(a.data) != config_hash(d.data)
+    assert key(a) != key(parse_config(changed_float))
 
 
 def test_config_hash_plain_values():
@@ -177,8 +180,65 @@ def test_config_hash_plain_values():
 def test_exponent_floats_that_yaml_reads_as_strings(raw):
     # PyYAML reads 1e-9 (no dot) as the string '1e-9'; `dvc exp run -S lr=1e-9` writes exactly that
     raw["stage1"]["lr"] = "1e-9"
-    raw["stage2"]["lr"] = "2.5E-3"
+    raw["crt"]["train"]["lr"] = "2.5E-3"
     cfg = parse_config(raw)
-    assert (cfg.stage1.lr, cfg.stage2.lr) == (1e-9, 2.5e-3)
+    assert (cfg.stage1.lr, cfg.section("crt").train.lr) == (1e-9, 2.5e-3)
     raw["stage1"]["lr"] = "1e-9x"
     assert "stage1.lr = '1e-9x' has the wrong type; expected float" in _error(raw)
+
+
+def test_reads_record_each_key_a_stage_reads_with_its_value(raw):
+    cfg = parse_config(raw)
+    forget_reads()
+    assert cfg.stage1.lr == 0.1 and cfg.section("tde").train.heads == 2 and cfg.method == "softmax"
+    assert cfg.data.synthetic is not None  # a section alone is not a read: only its fields are
+    assert reads() == {"stage1.lr": 0.1, "tde.train.heads": 2, "method": "softmax"}
+    dataclasses.replace(cfg.stage1, epochs=3)  # a copy reads every field it keeps
+    assert "stage1.momentum" in reads() and "stage1.epochs" not in reads()
+
+
+def test_a_nested_section_left_out_takes_its_own_defaults(raw):
+    del raw["experts"]["medium"]
+    raw["experts"]["few"] = {"epochs": 3}
+    cfg = parse_config(raw)
+    # the medium and few experts train fewer stages than the many-shot one by default
+    assert cfg.section("experts").medium.train_stages == 1
+    assert (cfg.section("experts").few.train_stages, cfg.section("experts").few.epochs) == (0, 3)
+
+
+def test_a_method_section_is_validated_when_asked_for_or_with_every_method(raw):
+    raw["tde"]["train"]["heads"] = 0
+    cfg = parse_config(raw)  # stage 1 never reads tde's section, so it does not stop on its error
+    assert cfg.stage1.epochs == 30
+    with pytest.raises(LtrError, match="tde.train.heads = 0 is out of range"):
+        cfg.section("tde")
+    with pytest.raises(LtrError, match="tde.train.heads"):
+        parse_config(raw, every_method=True)
+
+
+def test_every_method_has_a_train_and_a_logits_section(raw_params):
+    # stage 2 tracks `${method}.train` and logits `${method}.logits`: DVC needs both keys to exist
+    for name in method_names():
+        assert {"train", "logits"} <= set(raw_params[name]), name
+
+
+def test_from_scratch_methods_repeat_stage_1s_schedule(raw_params):
+    """The default comparison is at equal cost: every method that trains from scratch in stage 2 uses
+    stage 1's schedule (softmax's), and every method's train section lists every key of its section."""
+    schedule = [f.name for f in dataclasses.fields(TrainConfig)]
+    for name in method_names():
+        train = raw_params[name]["train"]
+        cls = {f.name: f.type for f in dataclasses.fields(spec(name).params)}["train"]
+        assert sorted(train) == sorted(f.name for f in dataclasses.fields(cls)), name
+        if spec(name).trained_in == ("stage2",):
+            assert {k: train[k] for k in schedule} == {k: raw_params["stage1"][k] for k in schedule}, name
+
+
+def test_loading_params_imports_neither_torch_nor_a_method():
+    code = (
+        "import sys; from ltr.config import load_config; cfg = load_config(); cfg.stage1.lr; "
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy') or m.startswith('ltr.methods')"
+        " or m.startswith('ltr.config.methods.')]; print(loaded)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=PARAMS.parent, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from conftest import run, write_params
-from ltr.engine import distributed
+from ltr import processes
 from ltr.engine.checkpoint import load_checkpoint
 
 # Two processes against one on the same data: a model without BatchNorm (whose batch statistics are
@@ -25,12 +25,12 @@ SCRIPT = textwrap.dedent(
     from ltr.config import TrainConfig
     from ltr.data.loader import TensorBatches
     from ltr.data.samplers import ClassAwareSampler
-    from ltr.engine import distributed
+    from ltr import processes
     from ltr.engine.checkpoint import ResumeState
     from ltr.engine.train import fit, predict
 
     out = Path(sys.argv[1])
-    distributed.init(torch.device("cpu"))
+    processes.init(torch.device("cpu"))
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (96, 3, 8, 8), generator=g, dtype=torch.uint8)
     labels = torch.arange(96) % 4
@@ -45,14 +45,14 @@ SCRIPT = textwrap.dedent(
     )
     cfg = TrainConfig(epochs=3, batch_size=16, lr=0.1, warmup_epochs=0)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=5e-4)
-    rank = distributed.rank()
+    rank = processes.rank()
     result = fit(model, opt, train, val, cfg, device=torch.device("cpu"), amp=False,
                  resume=ResumeState(out / f"resume{rank}"), live_dir=out / f"live{rank}", name="ddp")
     logits, val_labels = predict(model, val, torch.device("cpu"), False)
-    keys = distributed.concat_all(torch.full((2, 3), float(rank)))
+    keys = processes.concat_all(torch.full((2, 3), float(rank)))
     torch.save({"state": model.state_dict(), "logits": logits, "labels": val_labels, "keys": keys,
                 "history": result.history}, out / f"rank{rank}.pt")
-    distributed.shutdown()
+    processes.shutdown()
     """
 )
 
@@ -110,11 +110,11 @@ def test_gather_batches_restores_the_order_of_uneven_slices(monkeypatch):
                 parts[r][: len(sent[r])] = sent[r]
             assert len(tensor) == pad
 
-    monkeypatch.setattr(distributed, "world_size", lambda: world)
-    monkeypatch.setattr(distributed, "rank", lambda: 1)
-    monkeypatch.setattr(distributed, "dist", FakeDist)
-    assert distributed.local_slice(5) == slice(1, 3)
-    assert torch.equal(distributed.gather_batches(local[1], sizes), full)
+    monkeypatch.setattr(processes, "world_size", lambda: world)
+    monkeypatch.setattr(processes, "rank", lambda: 1)
+    monkeypatch.setattr(processes, "dist", FakeDist)
+    assert processes.local_slice(5) == slice(1, 3)
+    assert torch.equal(processes.gather_batches(local[1], sizes), full)
 
 
 def test_stage1_under_torchrun_from_dvc(tiny_copy, one_torchrun_at_a_time):

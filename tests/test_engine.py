@@ -169,13 +169,13 @@ def _fit_expecting(error: str, batches, cfg: TrainConfig, tmp_path, name: str) -
 def test_a_training_list_smaller_than_one_batch_is_refused(tmp_path):
     images, labels = torch.zeros(8, 3, 8, 8, dtype=torch.uint8), torch.arange(8) % 4
     small = TensorBatches(images, labels, batch_size=16, mean=[0.5] * 3, std=[0.25] * 3, shuffle=True, drop_last=True)
-    error = "experts-few: fewer training images than one batch of 16; lower its batch_size"
-    _fit_expecting(error, small, TrainConfig(epochs=1, batch_size=16), tmp_path, "experts-few")
+    error = "experts@few: fewer training images than one batch of 16; lower its batch_size"
+    _fit_expecting(error, small, TrainConfig(epochs=1, batch_size=16), tmp_path, "experts@few")
 
 
 def test_a_batch_the_processes_cannot_split_evenly_is_refused(tmp_path, monkeypatch):
-    from ltr.engine import distributed
+    from ltr import processes
 
-    monkeypatch.setattr(distributed, "world_size", lambda: 3)
+    monkeypatch.setattr(processes, "world_size", lambda: 3)
     error = r"stage1: batch_size = 32 is not divisible by runtime.nproc = 3"
     _fit_expecting(error, None, TrainConfig(epochs=1, batch_size=32), tmp_path, "stage1")

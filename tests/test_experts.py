@@ -3,22 +3,15 @@ calibration of the experts, its training loop, partly frozen backbones and the p
 tiny hand cases."""
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from ltr.config.methods.experts import CalibrationParams, ExpertsParams
 from ltr.data.split_list import SplitList
-from ltr.methods.experts import (
-    CalibrationParams,
-    ExpertsParams,
-    build_expert,
-    expert_split,
-    fit_calibration,
-    subset_classes,
-)
+from ltr.methods.experts import build_expert, expert_split, fit_calibration, subset_classes
 from ltr.metrics.groups import shot_groups
 from ltr.models import FrozenBackbone, create_backbone, train_last_stages
 from ltr.models.calibration import JointCalibration
@@ -279,8 +272,6 @@ def test_train_last_stages_last_stage_only():
 
 # ---------------------------------------------------------------- 8. build_expert
 
-CTX = SimpleNamespace(cfg=SimpleNamespace(model=SimpleNamespace(arch="resnet8")))
-
 
 def test_build_expert_has_a_reject_output_and_the_given_backbone():
     source = create_backbone("resnet8")
@@ -288,7 +279,7 @@ def test_build_expert_has_a_reject_output_and_the_given_backbone():
         source.conv1.weight.fill_(0.25)
     state = source.state_dict()
     torch.manual_seed(3)
-    model = build_expert(CTX, 4, -1, state)
+    model = build_expert("resnet8", 4, -1, state)
     assert model.head.out_features == 5  # K + 1
     assert model.head.in_features == 64
     assert torch.equal(model.backbone.conv1.weight, state["conv1.weight"])
@@ -306,7 +297,7 @@ def test_build_expert_classifier_only_freezes_the_loaded_backbone():
     source = create_backbone("resnet8")
     with torch.no_grad():
         source.conv1.weight.fill_(0.5)
-    model = build_expert(CTX, 2, 0, source.state_dict())
+    model = build_expert("resnet8", 2, 0, source.state_dict())
     assert isinstance(model.backbone, FrozenBackbone)
     assert torch.all(model.backbone.backbone.conv1.weight == 0.5)
     assert trainable(model) == {id(model.head.weight), id(model.head.bias)}
@@ -321,5 +312,5 @@ def test_experts_params_defaults():
     assert (p.many_threshold, p.few_threshold) == (100, 20)
     assert [e.open_ratio for e in (p.many, p.medium, p.few)] == [16.0, 16.0, 16.0]
     assert [e.train_stages for e in (p.many, p.medium, p.few)] == [-1, 1, 0]
-    c = p.calibration
+    c = p.logits.calibration
     assert (c.lr, c.step_size, c.patience, c.weight_decay) == (0.1, 30, 30, 5e-4)

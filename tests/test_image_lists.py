@@ -7,9 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import make_repo, run
+from conftest import make_repo, run, write_params
 from ltr.config import DataConfig
-from ltr.data.image_lists import ImageListBatches, prepare_image_lists
+from ltr.data.image_lists import prepare_image_lists
+from ltr.data.image_loader import ImageListBatches
 from ltr.errors import LtrError
 
 TRAIN_COUNTS = [12, 6, 3]  # a long-tailed official list
@@ -93,8 +94,7 @@ def test_oltr_pipeline_on_an_image_tree(tmp_path):
         "data": {"name": "imagenet_lt", "root": str(tmp_path / "images"), "image_lists": {"size": 32, "resize": 36}},
         "splits": {"many_threshold": 10, "few_threshold": 4},
         "stage1": {"epochs": 1, "batch_size": 8},
-        "stage2": {"epochs": 1, "batch_size": 6},
-        "oltr": {"train": {"samples_per_class": 2}},
+        "oltr": {"train": {"epochs": 1, "batch_size": 6, "samples_per_class": 2}},
         "runtime": {"num_workers": 0},
     }
     repo = make_repo(tmp_path / "repo", overrides)
@@ -110,6 +110,17 @@ def test_oltr_pipeline_on_an_image_tree(tmp_path):
     metrics = json.loads((repo / "metrics/metrics.json").read_text())
     assert set(metrics) == {"closed", "open", "agnostic", "cost"}
     assert json.loads((repo / "data/models/stage2/manifest.json").read_text())["method"] == "oltr"
+
+    # the raw data is a dependency: an edited list, or a new image size, re-runs prepare
+    def prepare_changes():
+        return json.loads(run(["dvc", "status", "--json", "prepare"], repo).stdout).get("prepare")
+
+    assert prepare_changes() is None
+    train_list = tmp_path / "images" / "ImageNet_LT_train.txt"
+    train_list.write_text("".join(train_list.read_text().splitlines(keepends=True)[1:]))
+    assert prepare_changes() == [{"changed deps": {str(tmp_path / "images"): "modified"}}]
+    write_params(repo, {"data": {"image_lists": {"size": 28}}})
+    assert {"data.image_lists": "modified"} in [c["changed deps"].get("params.yaml") for c in prepare_changes()]
 
 
 def test_two_strong_views_of_each_image(tmp_path):
@@ -153,7 +164,7 @@ def test_inaturalist_layout_has_no_open_set(tmp_path):
 
 
 def test_an_unreadable_image_is_named_from_inside_a_worker(tmp_path, capsys):
-    from ltr.layout import run_stage
+    from ltr.runner import run_stage
 
     lists = make_tree(tmp_path)
     (tmp_path / lists["test"][1][0]).write_bytes(b"not a jpeg")

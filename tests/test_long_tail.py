@@ -1,16 +1,17 @@
-"""The long-tailed profile, class ranks, the LT cut and the shifted test distributions (DESIGN §5)."""
+"""The long-tailed profile, class ranks, the LT cut and the shifted test distributions (README,
+"Metric definitions")."""
 
 import numpy as np
 import pytest
 
 from ltr.data.long_tail import (
-    class_ranks,
     long_tailed_indices,
     lt_profile,
     per_class_permutations,
     shifted_counts,
     shifted_indices,
 )
+from ltr.metrics.groups import class_ranks
 
 CIFAR100_TRAIN = lt_profile(500, 100, 100)
 

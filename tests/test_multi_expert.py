@@ -10,6 +10,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ltr.config.methods.ride import RideTrain
+from ltr.config.methods.tade import AggregationParams, TadeParams
 from ltr.data.loader import TensorBatches, strong_augment
 from ltr.data.split_list import SplitList
 from ltr.engine.cost import macs_per_image
@@ -17,8 +19,7 @@ from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.diverse_experts import DiverseExpertLoss, rank_reversed_prior
 from ltr.losses.ldam import LDAMLoss
 from ltr.losses.ride import RIDELoss
-from ltr.methods.ride import RideTrain
-from ltr.methods.tade import AggregationParams, TadeParams, aggregation_loss, learn_weights
+from ltr.methods.tade import aggregation_loss, learn_weights
 from ltr.models import count_parameters, create_model
 from ltr.models.multi_expert import MultiExpertNet
 
@@ -335,9 +336,9 @@ def test_strong_augment_keeps_shape_and_range():
 def test_tade_and_ride_defaults():
     tade = TadeParams()
     assert tade.train.tau == 2.0
-    assert tade.test_time.epochs == 5
-    assert tade.test_time.stop_below == 0.05
-    assert tade.test_time.batch_size == 128
+    assert tade.logits.test_time.epochs == 5
+    assert tade.logits.test_time.stop_below == 0.05
+    assert tade.logits.test_time.batch_size == 128
     ride = RideTrain()
     assert ride.diversity_weight == -0.45
     assert ride.reweight_factor == 0.05

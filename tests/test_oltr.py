@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
+from ltr.config.methods.oltr import OltrTrain
 from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.losses.disc_centroids import DiscCentroidsLoss
-from ltr.methods.oltr import OLTRNet, OltrTrain, class_means
+from ltr.methods.oltr import OLTRNet, class_means
 from ltr.models import create_backbone
 from ltr.models.attention import ModulatedAttention
 from ltr.models.heads import CosNormClassifier, MetaEmbeddingClassifier
@@ -318,7 +319,8 @@ def test_class_means_with_an_empty_class():
 
 def test_oltr_params_defaults_are_the_imagenet_lt_stage2_settings():
     p = OltrTrain()
-    assert (p.backbone_lr, p.classifier_lr, p.centroid_lr) == (0.01, 0.1, 0.01)
+    # classifier 0.1, feature model (backbone, attention, fc) 0.1 x 0.1, centroids 0.01
+    assert (p.lr, p.lr * p.backbone_lr_factor, p.centroid_lr) == pytest.approx((0.1, 0.01, 0.01))
     assert p.centroid_loss_weight == 0.01
     assert p.samples_per_class == 4
     assert (p.cos_scale, p.reach_scale) == (16.0, 10.0)

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, tiny_training
 from ltr.errors import LtrError
-from ltr.presets import flatten, merge, set_args, validate
+from ltr.presets import flatten, merge, set_args, validate, with_absolute_root
 
 PRESETS = sorted((REPO / "params").glob("*.yaml"))
 
@@ -25,31 +25,42 @@ def test_preset_validates_against_params_yaml(preset):
 
 def test_oltr_presets_have_the_papers_settings():
     imagenet = validate(REPO / "params/imagenet_lt_oltr.yaml", REPO / "params.yaml")
-    assert (imagenet.model.arch, imagenet.stage2.epochs, imagenet.stage2.milestones) == ("resnet10", 60, [20, 40])
-    p = imagenet.methods["oltr"].train
-    assert (p.backbone_lr, p.classifier_lr, p.centroid_lr, p.fc_dim, p.freeze_backbone) == (0.01, 0.1, 0.01, 512, False)
+    p = imagenet.section("oltr").train
+    assert (imagenet.model.arch, p.epochs, p.milestones) == ("resnet10", 60, [20, 40])
+    assert (p.lr * p.backbone_lr_factor, p.lr, p.centroid_lr) == pytest.approx((0.01, 0.1, 0.01))
+    assert (p.fc_dim, p.freeze_backbone) == (512, False)
     places = validate(REPO / "params/places_lt_oltr.yaml", REPO / "params.yaml")
-    q = places.methods["oltr"].train
+    q = places.section("oltr").train
     assert places.model.arch == "resnet152" and places.stage1.lr * places.stage1.backbone_lr_factor == pytest.approx(
         0.001
     )
-    assert (q.backbone_lr, q.classifier_lr, q.freeze_backbone, places.stage2.epochs) == (0.0001, 0.01, True, 30)
+    assert (q.lr * q.backbone_lr_factor, q.lr, q.freeze_backbone, q.epochs) == pytest.approx((0.0001, 0.01, True, 30))
 
 
 def test_set_args_round_trip():
-    preset = {"method": "oltr", "stage2": {"milestones": [20, 40], "epochs": 60}, "oltr": {"attention": True}}
+    preset = {"method": "oltr", "oltr": {"train": {"milestones": [20, 40], "epochs": 60, "attention": True}}}
     assert set_args(preset) == [
         "-S",
         "method=oltr",
         "-S",
-        "stage2.milestones=[20,40]",
+        "oltr.train.milestones=[20,40]",
         "-S",
-        "stage2.epochs=60",
+        "oltr.train.epochs=60",
         "-S",
-        "oltr.attention=true",
+        "oltr.train.attention=true",
     ]
     assert flatten({"a": {"b": 1, "c": {}}}) == {"a.b": 1, "a.c": {}}
     assert merge({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}
+
+
+def test_args_give_a_relative_data_root_as_an_absolute_path(tmp_path):
+    preset = {"method": "tde", "data": {"name": "cifar100", "root": "data/raw/cifar"}}
+    assert with_absolute_root(preset, tmp_path)["data"] == {
+        "name": "cifar100",
+        "root": str(tmp_path / "data/raw/cifar"),
+    }
+    assert with_absolute_root({"data": {"root": "/srv/cifar"}}, tmp_path) == {"data": {"root": "/srv/cifar"}}
+    assert with_absolute_root({"method": "tde"}, tmp_path) == {"method": "tde"}  # the default root stays
 
 
 def test_a_bad_preset_is_refused(tmp_path):
@@ -69,10 +80,12 @@ SMOKE = {
     "runtime": {"device": "cpu", "max_steps": 1, "num_workers": 0},
     "pretrain": {"epochs": 1, "batch_size": 2, "moco": {"queue": 16}},
     "stage1": {"epochs": 1, "batch_size": 2},
-    "stage2": {"epochs": 1, "batch_size": 2},
-    "experts": {"many_threshold": 10, "few_threshold": 5, **{s: {"epochs": 1} for s in ("many", "medium", "few")}},
     "logits": {"batch_size": 16},
 }
+SMOKE = merge(
+    merge(SMOKE, tiny_training(yaml.safe_load((REPO / "params.yaml").read_text()), 2)),
+    {"experts": {"many_threshold": 10, "few_threshold": 5}},
+)
 # a step of these takes seconds on 2 CPU cores even on 32-pixel images; the smoke runs use the
 # four-stage ResNet-10 in their place (their parameter counts are checked in test_models)
 LARGE_BACKBONES = {"resnet50", "resnet152", "resnext50_32x4d"}
@@ -135,3 +148,48 @@ def test_preset_takes_its_first_training_steps(preset, tmp_path, monkeypatch):
         summary = read_json(directory / "train_summary.json")
         assert (summary["epochs"], summary["train_images"]) == (1, 2), directory
     assert len(trained) >= 2 or raw["method"] in ("softmax", "tau_norm", "logit_adjust"), trained
+
+
+def test_checking_presets_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys; sys.argv = ['ltr.presets', 'check', *sys.argv[1:]]; "
+        "runpy.run_module('ltr.presets', run_name='__main__'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy') or m.startswith('ltr.methods')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, PRESETS)], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.count(": ok (") == len(PRESETS)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.e2e
+def test_a_preset_with_a_relative_root_runs_queued_and_in_a_temporary_workspace(tiny_copy):
+    """The queue's and --temp's workspaces are copies of git, without the git-ignored data set under
+    data/raw: `presets args` gives its root as an absolute path, so both find it (prepare reads it)."""
+    import time
+
+    from test_cifar import make_cifar10, make_cifar100
+
+    from conftest import run
+
+    make_cifar10(tiny_copy / "data/raw/cifar", per_class_train=4)
+    make_cifar100(tiny_copy / "data/raw/cifar", per_class_train=1)
+    preset = tiny_copy / "params" / "tiny_cifar.yaml"
+    preset.parent.mkdir()
+    preset.write_text("method: softmax\ndata:\n  name: cifar10\n  root: data/raw/cifar\n  imb_factor: 2\n")
+    args = run(["python", "-m", "ltr.presets", "args", str(preset)], tiny_copy).stdout.split()
+    assert f"data.root={tiny_copy / 'data/raw/cifar'}" in args
+    out = run(["dvc", "exp", "run", "--temp", *args, "-n", "in-temp", "prepare"], tiny_copy).stdout
+    assert "prepare: cifar10, 260 images" in out  # 10 x (4 train + 2 test) and CIFAR-100's 200 test images
+    # another data.seed, so that the queue runs prepare rather than restore the --temp run's result
+    run(["dvc", "exp", "run", "--queue", *args, "-S", "data.seed=1", "-n", "queued", "prepare"], tiny_copy)
+    run(["dvc", "queue", "start", "-j", "1"], tiny_copy)
+    deadline = time.monotonic() + 300
+    while "Success" not in (status := run(["dvc", "queue", "status"], tiny_copy).stdout):
+        assert "Failed" not in status and time.monotonic() < deadline, status
+        time.sleep(2)
+    assert "prepare: cifar10, 260 images" in run(["dvc", "queue", "logs", "queued"], tiny_copy).stdout

@@ -1,5 +1,6 @@
 """The comparison table of `make report`, built from a recorded `dvc exp show --json` (DVC 3.67, a
-`make report --methods softmax tau_norm lws` on the tests' tiny params; deps and outs trimmed)."""
+`make report --methods softmax tau_norm lws` on the tests' tiny params; deps and outs trimmed; its
+training times moved from metrics.json into the live/<stage>/metrics.json entries the stages now write)."""
 
 import copy
 import json

@@ -1,22 +1,18 @@
-"""Where every stage reads and writes (DESIGN §3-4), and how outputs are written safely.
+"""Where every stage reads and writes (README, "Architecture"), and how outputs are written safely.
 
 Paths are relative to the repository root, where DVC runs the stages. Every output directory is
 written into a temporary sibling and renamed into place only when the stage succeeds, so a failed
-or killed stage never leaves half-written outputs behind.
+or killed stage never leaves half-written outputs behind. Imports neither torch nor numpy: the
+stages a method does not use finish with this and the params alone.
 """
 
 import json
 import os
 import shutil
-import sys
 import tempfile
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
-from ltr.engine import distributed
 from ltr.errors import LtrError
 
 PREPARED = Path("data/prepared")
@@ -29,6 +25,7 @@ EXPERTS = MODELS / "experts"
 LOGITS = Path("data/logits")
 METRICS = Path("metrics")
 PLOTS = Path("plots")
+LIVE = Path("live")  # dvclive logs of the training stages: uncached outputs, written while they train
 RESUME = Path(".cache/ltr")  # resume state of interrupted training, outside every declared output
 
 EXPERT_SUBSETS = ("many", "medium", "few")
@@ -39,7 +36,16 @@ SHIFTED_SPLITS = tuple(f"test_forward{n}" for n in SHIFT_FACTORS) + tuple(
 )
 SPLIT_NAMES = ("train", "val", "test", "open", *SHIFTED_SPLITS)
 
-UNUSED = {"used": False}  # the manifest of a stage the method does not use: byte-identical every time
+OPEN_LABEL = -1  # the label of an open-set image in a split list
+UNUSED = {"used": False}
+# what the training stages log with dvclive, one value an epoch (live/<stage>/plots/metrics/<name>.tsv)
+LIVE_METRICS = (
+    "train_loss",
+    "train_top1",
+    "val_top1",
+    "lr",
+    "img_per_s",
+)  # the manifest of a stage the method does not use: byte-identical every time
 
 
 def require(*paths: Path, stage: str) -> None:
@@ -49,11 +55,16 @@ def require(*paths: Path, stage: str) -> None:
             raise LtrError(f"{path} is missing: it is made by an earlier stage; run `dvc repro {stage}`")
 
 
+def is_main_process() -> bool:
+    """False in the processes torchrun starts beside rank 0 (which alone writes outputs)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 @contextmanager
 def atomic_dir(path: Path):
     """Yield a fresh temporary directory that replaces `path` only if the block succeeds."""
     path = Path(path)
-    if not distributed.is_main():  # under torchrun only rank 0 writes; the others' copy is thrown away
+    if not is_main_process():  # under torchrun only rank 0 writes; the others' copy is thrown away
         with tempfile.TemporaryDirectory(prefix=f"ltr-{path.name}-") as scratch:
             yield Path(scratch)
         return
@@ -86,25 +97,6 @@ def read_json(path: Path) -> dict:
         ) from None
 
 
-def read_logits(path: Path, num_classes: int) -> tuple:
-    """(logits N x C float32, labels N int64) from a logits .npz, validated against the class count."""
-    try:
-        with np.load(path) as f:
-            logits, labels = f["logits"], f["labels"]
-    except FileNotFoundError:
-        raise LtrError(f"{path} is missing: run `dvc repro logits`") from None
-    except Exception as e:  # truncated zip, missing key, not an npz
-        raise LtrError(
-            f"{path} is unreadable or incomplete ({type(e).__name__}: {e}); re-run `dvc repro logits`"
-        ) from None
-    if logits.ndim != 2 or logits.shape[1] != num_classes or len(logits) != len(labels):
-        raise LtrError(
-            f"{path}: logits of shape {logits.shape} for {len(labels)} labels do not match "
-            f"{num_classes} classes; re-run `dvc repro logits`"
-        )
-    return logits.astype(np.float32), labels.astype(np.int64)
-
-
 def write_manifest(out: Path, **fields) -> None:
     """manifest.json says whether a model directory holds a model the method uses."""
     write_json(Path(out) / "manifest.json", fields or UNUSED)
@@ -114,24 +106,11 @@ def read_manifest(directory: Path) -> dict:
     return read_json(Path(directory) / "manifest.json")
 
 
-def run_stage(main: Callable[[], None], *, trains: bool = False) -> None:
-    """Run a stage's main(); a user error becomes one line on stderr and exit status 2. A stage that
-    trains runs itself again under torchrun when runtime.nproc > 1 (or joins the process group when
-    torchrun started it, e.g. across several nodes)."""
-    try:
-        if trains:
-            from ltr.config import load_config
-            from ltr.engine.device import resolve_device
-
-            runtime = load_config().runtime
-            if runtime.nproc > 1 and not distributed.under_torchrun():
-                sys.exit(distributed.launch(runtime.nproc))
-            distributed.init(resolve_device(runtime))
-        main()
-        distributed.shutdown()
-    except LtrError as e:
-        # an error raised in a DataLoader worker arrives wrapped in its traceback: keep its own line
-        message = str(e).strip().splitlines()[-1].removeprefix(f"{LtrError.__module__}.LtrError: ")
-        where = "" if distributed.is_main() else f" (process {distributed.rank()})"
-        print(f"error{where}: {message}", file=sys.stderr)
-        sys.exit(2)
+def write_live_placeholder(live_dir: Path) -> None:
+    """The training log of a stage that trains nothing: dvclive's files without a step, so that the
+    metrics and plots dvc.yaml declares for it exist (and draw nothing)."""
+    plots = Path(live_dir) / "plots" / "metrics"
+    plots.mkdir(parents=True, exist_ok=True)
+    write_json(Path(live_dir) / "metrics.json", {})
+    for name in LIVE_METRICS:
+        (plots / f"{name}.tsv").write_text(f"step\t{name}\n")

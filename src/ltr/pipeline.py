@@ -1,9 +1,11 @@
 """What every stage and method shares: the config, the device, the split lists and their images,
 training with resume, and logits for every split list.
 
-A method's code receives a StageContext and never builds paths, devices or loaders itself.
+A method's code receives a StageContext and its own params section, and never builds paths, devices
+or loaders itself.
 """
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,18 +14,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltr.config import Config, TrainConfig, config_hash, load_config
-from ltr.data.image_lists import ImageListBatches
+from ltr import processes
+from ltr.config import Config, TrainConfig, config_hash, load_config, reads
+from ltr.data.image_loader import ImageListBatches
 from ltr.data.loader import TensorBatches
 from ltr.data.prepared import PreparedImages
 from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.data.split_list import SplitList, read_split_list
-from ltr.engine import distributed
+from ltr.device import resolve_device
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
-from ltr.engine.device import resolve_device
 from ltr.engine.train import FitResult, fit, predict
 from ltr.errors import LtrError
-from ltr.layout import PREPARED, RESUME, SPLITS, read_json, require, write_json
+from ltr.layout import LIVE, PREPARED, RESUME, SPLITS, read_json, require, write_json
 from ltr.models import Classifier, count_parameters, create_model
 
 
@@ -63,10 +65,22 @@ def body_and_head(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
 
 
 @dataclass
+class Trained:
+    """What a checkpoint says about the model in it: the backbone and the method's train section it
+    was built and trained with, so that the logits stage rebuilds that model, whatever params.yaml
+    says now."""
+
+    arch: str
+    train: TrainConfig | None
+
+
+@dataclass
 class StageContext:
     cfg: Config
-    stage: str
+    stage: str  # as dvc.yaml names it: stage1, stage2, experts@few, ...
+    live_dir: Path | None = None  # where training logs with dvclive (default live/<stage>)
     resume_dirs: list[Path] = field(default_factory=list)
+    checkpoints: dict[Path, dict] = field(default_factory=dict)  # each loaded once
 
     @classmethod
     def load(cls, stage: str, params: str | Path = "params.yaml") -> "StageContext":
@@ -88,7 +102,7 @@ class StageContext:
 
     @cached_property
     def device(self) -> torch.device:
-        return distributed.local_device(resolve_device(self.cfg.runtime))
+        return processes.local_device(resolve_device(self.cfg.runtime))
 
     @property
     def amp(self) -> bool:
@@ -154,19 +168,32 @@ class StageContext:
     def to_device(self, model: torch.nn.Module) -> torch.nn.Module:
         return model.to(self.device, memory_format=torch.channels_last)
 
+    def checkpoint(self, path: Path) -> dict:
+        path = Path(path)
+        if path not in self.checkpoints:
+            self.checkpoints[path] = load_checkpoint(path)
+        return self.checkpoints[path]
+
     def _load_into(self, module: torch.nn.Module, path: Path) -> None:
-        ckpt = load_checkpoint(path)
+        ckpt = self.checkpoint(path)
         try:
             module.load_state_dict(ckpt["state_dict"])
         except RuntimeError as e:
             first = str(e).strip().splitlines()[0][:160]
             raise LtrError(
-                f"checkpoint {path} does not fit model.arch = {self.cfg.model.arch!r} ({first}); re-run its stage"
+                f"checkpoint {path} does not fit the model built for it ({first}); re-run its stage"
             ) from None
 
+    def trained(self, directory: Path, train_cls: type | None = None) -> Trained:
+        """The arch and (as train_cls) the train section that directory/model.pt was trained with."""
+        ckpt = self.checkpoint(Path(directory) / "model.pt")
+        train = ckpt.get("train")
+        return Trained(ckpt["arch"], train_cls(**train) if train_cls is not None and train is not None else None)
+
     def load_model(self, directory: Path, model: torch.nn.Module | None = None) -> torch.nn.Module:
-        """Load directory/model.pt into `model` (by default a fresh stage-1 architecture)."""
-        model = model if model is not None else create_model(self.cfg.model.arch, self.num_classes)
+        """Load directory/model.pt into `model` (by default the stage-1 architecture it was saved from)."""
+        if model is None:
+            model = create_model(self.trained(directory).arch, self.num_classes)
         self._load_into(model, Path(directory) / "model.pt")
         return self.to_device(model)
 
@@ -174,25 +201,55 @@ class StageContext:
         """Initialise model.backbone from a pre-training stage's directory/backbone.pt."""
         self._load_into(model.backbone, Path(directory) / "backbone.pt")
 
-    def cost(self, *models: torch.nn.Module, forward=None) -> dict:
-        """Parameters and multiply-accumulates per image of the models that make a prediction together."""
-        from ltr.engine.cost import macs_per_image  # torch's flop counter: only the logits stage pays for it
+    def measure_cost(self, model: torch.nn.Module) -> dict:
+        """Parameters and multiply-accumulates per image of a model's forward pass."""
+        from ltr.engine.cost import macs_per_image  # torch's flop counter: 1.5 s to import
 
-        size = self.meta["image_size"]
-        return {
-            "params": sum(count_parameters(m) for m in models),
-            "macs": sum(macs_per_image(m, size, forward) for m in models),
-        }
+        return {"params": count_parameters(model), "macs": macs_per_image(model, self.meta["image_size"])}
 
-    def save_model(self, out: Path, model: torch.nn.Module, result: FitResult | None = None) -> None:
+    def cost(self, *directories: Path) -> dict:
+        """The cost of the models in these directories that make a prediction together, as their
+        checkpoints recorded it when they were trained."""
+        costs = [self.checkpoint(Path(d) / "model.pt")["cost"] for d in directories]
+        return {"params": sum(c["params"] for c in costs), "macs": sum(c["macs"] for c in costs)}
+
+    def save_model(
+        self, out: Path, model: torch.nn.Module, result: FitResult, train: TrainConfig, cost: dict | None
+    ) -> None:
+        """out/model.pt, with the arch, the train section (see `trained`) and the cost of the model,
+        and out/train_summary.json: nothing in either varies between runs of the same inputs."""
         save_checkpoint(
-            Path(out) / "model.pt", model.state_dict(), arch=self.cfg.model.arch, num_classes=self.num_classes
+            Path(out) / "model.pt",
+            model.state_dict(),
+            arch=self.cfg.model.arch,
+            num_classes=self.num_classes,
+            train=dataclasses.asdict(train),
+            cost=cost,
         )
-        if result is not None:
-            write_json(
-                Path(out) / "train_summary.json",
-                {**result.summary(), "params": count_parameters(model), "history": result.history},
-            )
+        write_json(
+            Path(out) / "train_summary.json",
+            {**result.summary(), "params": count_parameters(model), "history": result.history},
+        )
+
+    def save_predictions(self, out: Path, model: Classifier) -> None:
+        """out/predictions.npz: the logits and pooled features of every split list, from the same
+        batches as the logits stage's, for the methods that work on the stage-1 model post hoc."""
+
+        def logits_and_features(x):
+            features = model.features(x)
+            return torch.cat([model.head(features), features], dim=1)
+
+        arrays, c = {}, self.num_classes
+        for name, both in self.predict_splits(model, forward=logits_and_features).items():
+            arrays[f"{name}.logits"], arrays[f"{name}.features"] = both[:, :c], both[:, c:]
+        np.savez(Path(out) / "predictions.npz", **arrays)
+
+    def predictions(self, directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """{split: (logits, features)} that save_predictions wrote into directory."""
+        path = Path(directory) / "predictions.npz"
+        require(path, stage=Path(directory).name)
+        with np.load(path) as f:
+            return {name: (f[f"{name}.logits"], f[f"{name}.features"]) for name in self.meta["splits"]}
 
     # -- training ----------------------------------------------------------------------------------------
     def train_and_save(
@@ -207,51 +264,47 @@ class StageContext:
         val_split: SplitList | None = None,
         key_parts: tuple = (),
         key_files: tuple = (),
+        with_cost: bool = True,
         **fit_kwargs,
     ) -> FitResult:
         """SGD under cfg on `params` (default: body_and_head) over the training list (or
-        train_split), model selection on val (or val_split); then out/model.pt, out/train_summary.json
-        and dvclive logs in out/live. Resume state is keyed by this stage's config and input files
-        (e.g. the stage-1 checkpoint it fine-tunes); fit_kwargs go to engine.train.fit."""
+        train_split), model selection on val (or val_split); then out/model.pt and
+        out/train_summary.json, while dvclive logs into live_dir. Resume state is keyed by every param
+        the stage has read so far and its input files (the prepared data, the split lists, and
+        key_files, e.g. the stage-1 checkpoint it fine-tunes); with_cost records the cost of the model in the
+        checkpoint (the logits stage reports it); fit_kwargs go to engine.train.fit."""
         params = params if params is not None else body_and_head(model, cfg)
-        digests = [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in key_files]
-        key = config_hash(
-            self.stage,
-            self.cfg.seed,
-            self.cfg.data,
-            self.cfg.splits,
-            self.cfg.model,
-            cfg,
-            self.cfg.runtime,
-            self.meta,
-            *key_parts,
-            *digests,
-        )
+        val = self.val_batches() if val_split is None else self.batches(val_split, self.cfg.logits.batch_size)
+        train = self.train_batches(cfg, sampler, train_split)
+        inputs = sorted([*PREPARED.iterdir(), *SPLITS.iterdir()]) + [Path(f) for f in key_files]
+        digests = [hashlib.sha256(f.read_bytes()).hexdigest() for f in inputs if f.is_file()]
+        key = config_hash(self.stage, dataclasses.asdict(cfg), sorted(reads().items()), *key_parts, *digests)
         resume_dir = RESUME / f"{self.stage}-{key}"
         self.resume_dirs.append(resume_dir)
-        val = self.val_batches() if val_split is None else self.batches(val_split, self.cfg.logits.batch_size)
+        # before fit, which may compile the backbone; a pretext model (MoCo's two encoders) predicts nothing
+        cost = self.measure_cost(model) if with_cost else None
         result = fit(
             model,
             make_sgd(params, cfg),
-            self.train_batches(cfg, sampler, train_split),
+            train,
             val,
             cfg,
             device=self.device,
             amp=self.amp,
             resume=ResumeState(resume_dir),
-            live_dir=Path(out) / "live",
+            live_dir=self.live_dir or LIVE / self.stage,
             name=self.stage,
             compile=self.cfg.runtime.compile,
             max_steps=self.cfg.runtime.max_steps,
             **fit_kwargs,
         )
-        self.save_model(out, model, result)
+        self.save_model(out, model, result, cfg, cost)
         return result
 
     def finish(self) -> None:
         """Drop resume state once the stage's outputs are in place."""
-        distributed.barrier()
-        if not distributed.is_main():
+        processes.barrier()
+        if not processes.is_main():
             return
         for directory in self.resume_dirs:
             ResumeState(directory).clear()

@@ -4,6 +4,9 @@ A preset lists only the keys it changes. It is applied through DVC, which record
 
     dvc exp run $(python -m ltr.presets args params/imagenet_lt_oltr.yaml)
 
+`args` gives a relative data.root as an absolute path, so that the same command works with
+`--queue` and `--temp`, whose workspaces hold only what git holds.
+
 `python -m ltr.presets check FILE...` validates presets against params.yaml without running anything.
 """
 
@@ -70,7 +73,7 @@ def validate(path: str | Path, params: str | Path = "params.yaml") -> Config:
     if unknown:
         raise LtrError(f"preset {path}: key {unknown[0]!r} is not in {params}; `dvc exp run -S` needs existing keys")
     try:
-        return parse_config(merge(base, preset))
+        return parse_config(merge(base, preset), every_method=True)
     except LtrError as e:
         raise LtrError(f"preset {path}: {e}") from None
 
@@ -84,12 +87,22 @@ def _has_key(params: dict, dotted: str) -> bool:
     return True
 
 
+def with_absolute_root(preset: dict, base: Path) -> dict:
+    """The preset with a relative data.root made absolute against `base` (the workspace): the
+    temporary workspaces of `dvc exp run --queue` and `--temp` are copies of git, without the data
+    sets that data.root names, so they must find them where the workspace has them."""
+    root = preset.get("data", {}).get("root")
+    if root is None or Path(root).is_absolute():
+        return preset
+    return merge(preset, {"data": {"root": str((base / root).resolve())}})
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 2 or argv[0] not in ("args", "check"):
         raise LtrError("usage: python -m ltr.presets args FILE | check FILE...")
     if argv[0] == "args":
         validate(argv[1])
-        print(" ".join(set_args(load_preset(argv[1]))))
+        print(" ".join(set_args(with_absolute_root(load_preset(argv[1]), Path.cwd()))))
     else:
         for path in argv[1:]:
             cfg = validate(path)
@@ -97,6 +110,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    from ltr.layout import run_stage
+    from ltr.runner import run_stage
 
     run_stage(lambda: main(sys.argv[1:]))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-from ltr.engine.distributed import local_slice
+from ltr.processes import local_slice
 
 PAD = 4  # RandomCrop(32, padding=4) of the CIFAR recipes
 

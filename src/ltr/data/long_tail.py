@@ -1,4 +1,4 @@
-"""The long-tailed profile and the shifted test distributions (DESIGN §5).
+"""The long-tailed profile and the shifted test distributions (README, "Metric definitions").
 
 The profile is the one of LDAM-DRW, RIDE, TADE and TDE: class i of C keeps
 `int(img_max * f ** (i / (C - 1)))` images with f = 1 / imb_factor; each class's images are shuffled by
@@ -7,6 +7,8 @@ CIFAR-100-LT images of those code bases.
 """
 
 import numpy as np
+
+from ltr.metrics.groups import class_ranks
 
 
 def lt_profile(img_max: int, num_classes: int, imb_factor: float) -> list[int]:
@@ -21,14 +23,6 @@ def one_tail_profile(num_classes: int, head_count: int, tail_count: int) -> list
     """The toy cases of "Investigate the Essence of Long-Tailed Recognition from a Unified Perspective"
     (Liu & Liu, 2021): every class keeps head_count images but the last, which keeps tail_count."""
     return [head_count] * (num_classes - 1) + [tail_count]
-
-
-def class_ranks(train_counts) -> np.ndarray:
-    """Rank of each class by training count, descending; ties keep the lower class index first."""
-    order = np.argsort(-np.asarray(train_counts), kind="stable")
-    ranks = np.empty(len(order), dtype=np.int64)
-    ranks[order] = np.arange(len(order))
-    return ranks
 
 
 def per_class_permutations(labels: np.ndarray, num_classes: int, seed: int) -> list[np.ndarray]:

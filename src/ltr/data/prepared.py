@@ -11,7 +11,6 @@ import csv
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ltr.errors import LtrError
 from ltr.layout import PREPARED, read_json, write_json
@@ -96,7 +95,9 @@ class PreparedImages:
         except KeyError as e:
             raise LtrError(f"{source}: image {e.args[0]!r} is not in {PREPARED}/index.csv") from None
 
-    def load(self, paths: list[str], source: str = "split list") -> torch.Tensor:
+    def load(self, paths: list[str], source: str = "split list"):
         """uint8 tensor (N, 3, H, W) of the images with these ids (in-memory data sets)."""
+        import torch  # here: the splits stage reads the index only, and needs no torch
+
         rows = self.rows(paths, source)
         return torch.from_numpy(np.ascontiguousarray(self._images[rows])).permute(0, 3, 1, 2)

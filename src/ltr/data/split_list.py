@@ -7,8 +7,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ltr.errors import LtrError
-
-OPEN_LABEL = -1
+from ltr.layout import OPEN_LABEL
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ from ltr.data.long_tail import (
     shifted_indices,
 )
 from ltr.data.prepared import PreparedImages
-from ltr.data.split_list import OPEN_LABEL
 from ltr.errors import LtrError
-from ltr.layout import SHIFT_FACTORS
+from ltr.layout import OPEN_LABEL, SHIFT_FACTORS
 from ltr.metrics.groups import describe_rule, shot_groups
 
 

@@ -98,6 +98,6 @@ def pretrain_backbone(ctx, out) -> None:
         val = ctx.batches(ctx.split("val"), val_size, augment="strong", seed=ctx.cfg.seed)
         fit_kwargs = {"step": moco_step, "val_metric": lambda m: moco_accuracy(m, val), "views": 2}
     model = ctx.to_device(model)
-    result = ctx.train_and_save(out, model, cfg, **fit_kwargs)
+    result = ctx.train_and_save(out, model, cfg, with_cost=False, **fit_kwargs)
     save_checkpoint(out / "backbone.pt", model.backbone.state_dict(), arch=ctx.cfg.model.arch, kind=cfg.kind)
     print(f"pretrain: {cfg.kind}, best val pretext accuracy {result.best_val_top1:.2f}% at epoch {result.best_epoch}")

@@ -1,5 +1,8 @@
 """The train loop shared by every training stage: SGD steps, per-epoch validation, best checkpoint,
 one summary row per epoch (stdout and dvclive) and resume after a kill from the last finished epoch.
+
+What the loop returns (the best epoch, the per-epoch history) depends on the inputs alone, so the
+stage outputs made from it are the same on every run; timings go only to the dvclive log.
 """
 
 import time
@@ -11,31 +14,31 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ltr import processes
 from ltr.config import TrainConfig
 from ltr.data.loader import TensorBatches
-from ltr.engine import distributed
+from ltr.device import autocast
 from ltr.engine.checkpoint import ResumeState
-from ltr.engine.device import autocast
 from ltr.engine.schedule import lr_factor
 from ltr.errors import LtrError
+from ltr.layout import LIVE_METRICS
 
 
 @dataclass
 class FitResult:
     best_epoch: int
     best_val_top1: float
-    seconds: float  # training time of all epochs, validation excluded
+    seconds: float  # training time of all epochs, validation excluded (in the live log, not in outputs)
     images: int  # training images processed
-    history: list[dict]
+    history: list[dict]  # one row an epoch: epoch, train_loss, train_top1, val_top1, lr
 
     def summary(self) -> dict:
+        """What a stage's train_summary.json holds: a function of the inputs alone."""
         return {
             "best_epoch": self.best_epoch,
             "best_val_top1": self.best_val_top1,
             "epochs": len(self.history),
-            "train_seconds": round(self.seconds, 2),
             "train_images": self.images,
-            "train_img_per_s": round(self.images / max(self.seconds, 1e-9), 1),
         }
 
 
@@ -50,7 +53,7 @@ def predict(model, batches: TensorBatches, device, amp: bool, forward: Callable 
     """Logits (float32, CPU) and labels of every batch of one pass, in order. Under torchrun each
     process predicts its slice of every batch and every process gets all of them."""
     model.eval()
-    parallel = distributed.world_size() > 1
+    parallel = processes.world_size() > 1
     outs, labels, sizes = [], [], []
     for x, y in batches.epoch(0, part=parallel):
         with autocast(device, amp):
@@ -60,7 +63,7 @@ def predict(model, batches: TensorBatches, device, amp: bool, forward: Callable 
         sizes.append(batches.batch_size)
     if parallel:
         sizes[-1] = len(batches.labels) - batches.batch_size * (len(sizes) - 1)
-        return distributed.gather_batches(outs, sizes).cpu(), distributed.gather_batches(labels, sizes).cpu()
+        return processes.gather_batches(outs, sizes).cpu(), processes.gather_batches(labels, sizes).cpu()
     return torch.cat(outs), torch.cat(labels)
 
 
@@ -101,10 +104,10 @@ def fit(
     """
     from dvclive import Live  # imports dvc: only the training stages pay for it
 
-    main, parallel = distributed.is_main(), distributed.world_size() > 1
-    if cfg.batch_size % distributed.world_size():
+    main, parallel = processes.is_main(), processes.world_size() > 1
+    if cfg.batch_size % processes.world_size():
         raise LtrError(
-            f"{name}: batch_size = {cfg.batch_size} is not divisible by runtime.nproc = {distributed.world_size()}; "
+            f"{name}: batch_size = {cfg.batch_size} is not divisible by runtime.nproc = {processes.world_size()}; "
             f"every process takes an equal slice of each batch"
         )
     if compile:
@@ -113,19 +116,20 @@ def fit(
     if steps == 0:
         raise LtrError(f"{name}: fewer training images than one batch of {cfg.batch_size}; lower its batch_size")
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps))
-    start, best, history, seconds, seen_total = 0, None, [], 0.0, 0
+    start, best, history, speeds, seconds, seen_total = 0, None, [], [], 0.0, 0
     state = resume.load()
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        start, best, history = state["epoch"], state["best"], state["history"]
+        start, best, history, speeds = state["epoch"], state["best"], state["history"], state["speeds"]
         seconds, seen_total = state["seconds"], state["seen"]
         print(f"{name}: resuming after epoch {start} from {resume.path}", flush=True)
 
+    # dvclive writes in place while the stage trains, so `dvc exp show` shows the running epoch
     live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) if main else None
-    for row in history:  # a resumed run rewrites the rows of the epochs it skips
-        _log_row(live, row)
+    for row, speed in zip(history, speeds, strict=True):  # a resumed run rewrites the rows it skips
+        _log_row(live, row, speed)
 
     for epoch in range(start, cfg.epochs):
         if patience is not None and best is not None and epoch - best["epoch"] >= patience:
@@ -153,17 +157,17 @@ def fit(
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), i, first_bad)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            distributed.average_gradients(model)
+            processes.average_gradients(model)
             optimizer.step()
             scheduler.step()
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == (targets[0] if targets else y)).sum()
             seen += len(y)
         if parallel:  # the epoch's row sums every process's slices; any non-finite loss stops all
-            loss_sum, correct = distributed.all_sum(loss_sum), distributed.all_sum(correct)
-            seen = int(distributed.all_sum(torch.tensor(seen, device=device)).item())
-            first_bad = distributed.all_max(first_bad)
-            distributed.average_buffers(model)
+            loss_sum, correct = processes.all_sum(loss_sum), processes.all_sum(correct)
+            seen = int(processes.all_sum(torch.tensor(seen, device=device)).item())
+            first_bad = processes.all_max(first_bad)
+            processes.average_buffers(model)
         if first_bad.item() >= 0:
             raise LtrError(
                 f"{name}: the loss became nan or inf at epoch {epoch + 1}, batch {first_bad.item() + 1}; "
@@ -186,17 +190,18 @@ def fit(
             "train_top1": round(100.0 * correct.item() / seen, 3),
             "val_top1": round(val_top1, 3),
             "lr": round(optimizer.param_groups[0]["lr"], 6),
-            "img_per_s": round(seen / epoch_seconds, 1),
         }
+        speed = round(seen / epoch_seconds, 1)
         history.append(row)
+        speeds.append(speed)
         if best is None or val_top1 > best["val_top1"]:
             best = {"epoch": epoch + 1, "val_top1": val_top1, "state_dict": _cpu_copy(model.state_dict())}
         print(
             f"{name} epoch {epoch + 1:3d}/{cfg.epochs}  loss {row['train_loss']:.4f}  train {row['train_top1']:5.1f}%  "
-            f"val {val_top1:5.1f}%  lr {row['lr']:.4f}  {row['img_per_s']:6.0f} img/s  {epoch_seconds:5.1f}s",
+            f"val {val_top1:5.1f}%  lr {row['lr']:.4f}  {speed:6.0f} img/s  {epoch_seconds:5.1f}s",
             flush=True,
         )
-        _log_row(live, row)
+        _log_row(live, row, speed)
         if main:
             resume.save(
                 {
@@ -206,22 +211,28 @@ def fit(
                     "scheduler": scheduler.state_dict(),
                     "best": best,
                     "history": history,
+                    "speeds": speeds,
                     "seconds": seconds,
                     "seen": seen_total,
                 }
             )
     if live is not None:
+        live.summary.update(
+            train_seconds=round(seconds, 2),
+            train_images=seen_total,
+            train_img_per_s=round(seen_total / max(seconds, 1e-9), 1),
+        )
         live.end()
-    distributed.barrier()  # no process reads a resume state that rank 0 is still writing
+    processes.barrier()  # no process reads a resume state that rank 0 is still writing
 
     model.load_state_dict(best["state_dict"])
     return FitResult(best["epoch"], round(best["val_top1"], 3), seconds, seen_total, history)
 
 
-def _log_row(live, row: dict) -> None:
+def _log_row(live, row: dict, speed: float) -> None:
     if live is None:
         return
-    for key, value in row.items():
-        if key != "epoch":
-            live.log_metric(key, value)
+    values = {**row, "img_per_s": speed}
+    for key in LIVE_METRICS:
+        live.log_metric(key, values[key])
     live.next_step()

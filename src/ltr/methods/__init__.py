@@ -1,67 +1,51 @@
-"""The method registry: every module in this package that defines METHOD registers it.
+"""Method implementations: `ltr.methods.<name>` for every method declared in `ltr.config.methods`.
 
-A method says what it does in each stage of the DAG; a stage it does not use writes its constant
-"unused" output, so switching methods never re-trains what the new method shares with the old one.
+A method module defines the steps of the stages it uses, each receiving the StageContext and the
+method's own params section:
+
+    logits(ctx, p) -> MethodOutput              the logits stage (every method)
+    train_stage2(ctx, p, out)                   stage 2, if its spec trains in stage2
+    train_expert(ctx, p, out, subset)           experts@<subset>, if it trains experts
+    pretrain(ctx, p, out)                       pretrain, if it pre-trains
+
+A stage imports only the module of the method in use, so a stage's code dependencies are that
+module's imports (dvc.yaml names it as src/ltr/methods/${method}.py), not every method's.
 """
 
 import importlib
-import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
-from ltr.layout import atomic_dir, write_manifest
-
-
-@dataclass(frozen=True)
-class NoSettings:
-    """An empty params section."""
+from ltr.config import load_config, method_names
+from ltr.layout import atomic_dir, write_live_placeholder, write_manifest
 
 
-@dataclass(frozen=True)
-class Method:
-    name: str
-    summary: str  # one line: what it is and its paper
-    # the dataclass of its params.yaml section (named like the method). Its `train` field holds what
-    # stage 2 reads (stage 2 tracks only <method>.train); other keys are read later (experts, logits),
-    # so changing e.g. tau_norm.tau or tde.alpha re-runs only the logits stage and what follows.
-    params_cls: type
-    logits: Callable  # (StageContext) -> MethodOutput: final logits of every split list
-    train_stage2: Callable | None = None  # (StageContext, out_dir) -> None; None: stage 2 unused
-    train_expert: Callable | None = None  # (StageContext, out_dir, subset) -> None; None: experts unused
-    pretrain: Callable | None = None  # (StageContext, out_dir) -> None; None: no self-supervised pre-training
-    trained_in: tuple[str, ...] = ("stage1",)  # model dirs (under data/models) whose training the final model carries
+def load_method(name: str) -> ModuleType:
+    if name not in method_names():
+        raise ValueError(f"unknown method {name!r}")
+    return importlib.import_module(f"{__name__}.{name}")
 
 
-def best_on_val(grid, logits_for: Callable, labels) -> tuple[float, float]:
-    """The grid value whose val logits give the best top-1 (the first, i.e. smallest, on ties), and that
-    top-1 in percent. For post-hoc knobs chosen on the val split (tau-norm's tau, TDE's alpha)."""
-    scores = [float((logits_for(float(v)).argmax(1) == labels).float().mean()) for v in grid]
-    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
-    return float(grid[best]), round(100 * scores[best], 3)
-
-
-def run_method_step(ctx, directory: Path, step: Callable | None, *args, **manifest) -> None:
-    """Run a method's step(ctx, out, *args) for a stage, or write the stage's constant "unused"
-    manifest when the method has no such step (so that switching methods reuses later stages)."""
-    with atomic_dir(directory) as out:
-        if step is None:
+def run_method_step(stage: str, directory: Path, live_dir: Path, step_name: str, *args, **manifest) -> None:
+    """The main() of a stage in which a method trains (named as in dvc.yaml: pretrain, stage2,
+    experts@few): the method's step(ctx, params, out, *args) writes `directory` and logs its training
+    into `live_dir`. A method without that step gets the constant "unused" outputs instead, written
+    before torch is imported and byte-identical every time, so that switching methods re-runs nothing
+    after this stage."""
+    cfg = load_config()
+    if not cfg.spec.uses(stage.split("@")[0]):  # experts@few: DVC's name of a foreach stage
+        with atomic_dir(directory) as out:
             write_manifest(out)
-        else:
-            step(ctx, out, *args)
-            write_manifest(out, used=True, method=ctx.cfg.method, **manifest)
+        write_live_placeholder(live_dir)
+        return
+    from ltr import processes
+    from ltr.pipeline import StageContext
+
+    processes.start(cfg.runtime)
+    step = getattr(load_method(cfg.method), step_name)
+    ctx = StageContext(cfg, stage, live_dir)
+    with atomic_dir(directory) as out:
+        step(ctx, cfg.method_params, out, *args)
+        write_manifest(out, used=True, method=cfg.method, **manifest)
     ctx.finish()
-
-
-def _discover() -> dict[str, Method]:
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if isinstance(getattr(module, "METHOD", None), Method):
-            found.append(module.METHOD)
-    # the baseline first, then alphabetical: the order of error messages and tables
-    found.sort(key=lambda m: (m.name != "softmax", m.name))
-    return {m.name: m for m in found}
-
-
-METHODS: dict[str, Method] = _discover()
+    processes.shutdown()

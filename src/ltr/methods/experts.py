@@ -14,51 +14,16 @@ gen_logits could not produce val logits and tripled the test set), labels are ne
 across files, and the learning rate and batch size are what the params say.
 """
 
-import dataclasses
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.config import param
 from ltr.data.split_list import SplitList
 from ltr.layout import EXPERT_SUBSETS, EXPERTS, STAGE1, read_json, write_json
-from ltr.methods import Method, NoSettings
 from ltr.models import Classifier, count_parameters, create_backbone, train_last_stages
 from ltr.models.calibration import JointCalibration
 from ltr.pipeline import MethodOutput
-
-
-@dataclass(frozen=True)
-class ExpertParams:
-    open_ratio: float = param(16.0, gt=0.0)  # subset training images per "others" image
-    train_stages: int = param(-1, ge=-1)  # -1 all; 0 classifier only; k: last k residual stages + classifier
-    epochs: int = param(10, ge=1)  # the rest of the schedule is stage2.*
-    lr: float = param(0.01, gt=0.0)
-    patience: int = param(15, ge=1)  # stop after this many epochs without a better val top-1
-
-
-@dataclass(frozen=True)
-class CalibrationParams:
-    epochs: int = param(100, ge=1)
-    lr: float = param(0.1, gt=0.0)
-    batch_size: int = param(256, ge=1)
-    step_size: int = param(30, ge=1)  # StepLR(step_size, 0.1), per epoch
-    weight_decay: float = param(5e-4, ge=0.0)
-    patience: int = param(30, ge=1)  # stop after this many epochs without a better accuracy
-
-
-@dataclass(frozen=True)
-class ExpertsParams:
-    many_threshold: int = param(100, ge=1)  # many-shot expert: n >= many_threshold
-    few_threshold: int = param(20, ge=1)  # few-shot expert: n < few_threshold; medium: the rest
-    many: ExpertParams = param(ExpertParams())
-    medium: ExpertParams = param(ExpertParams(train_stages=1))
-    few: ExpertParams = param(ExpertParams(train_stages=0))
-    calibration: CalibrationParams = param(CalibrationParams())
-    train: NoSettings = param(NoSettings())  # stage 2 is unused: the experts have their own stages
 
 
 def subset_classes(train_counts, subset: str, many_threshold: int, few_threshold: int) -> list[int]:
@@ -84,17 +49,16 @@ def expert_split(split: SplitList, classes: list[int], open_ratio: float, rng: n
     return SplitList(split.name, paths, np.asarray(labels, dtype=np.int64))
 
 
-def build_expert(ctx, num_classes: int, train_stages: int, backbone_state: dict | None = None) -> Classifier:
+def build_expert(arch: str, num_classes: int, train_stages: int, backbone_state: dict | None = None) -> Classifier:
     """The stage-1 architecture with a K + 1-way classifier (the last output: "others")."""
-    backbone = create_backbone(ctx.cfg.model.arch)
+    backbone = create_backbone(arch)
     if backbone_state is not None:
         backbone.load_state_dict(backbone_state)
     backbone = train_last_stages(backbone, train_stages)
     return Classifier(backbone, nn.Linear(backbone.out_dim, num_classes + 1))
 
 
-def train_expert(ctx, out, subset: str) -> None:
-    p = ctx.cfg.methods["experts"]
+def train_expert(ctx, p, out, subset: str) -> None:
     e = getattr(p, subset)
     classes = subset_classes(ctx.meta["train_counts"], subset, p.many_threshold, p.few_threshold)
     write_json(
@@ -110,22 +74,20 @@ def train_expert(ctx, out, subset: str) -> None:
     val = expert_split(ctx.split("val"), classes, 1.0, rng)
     stage1 = ctx.load_model(STAGE1)
     torch.manual_seed(ctx.cfg.seed)
-    model = build_expert(ctx, len(classes), e.train_stages, stage1.backbone.state_dict())  # a fresh classifier
-    cfg = dataclasses.replace(ctx.cfg.stage2, epochs=e.epochs, lr=e.lr)
+    model = build_expert(ctx.cfg.model.arch, len(classes), e.train_stages, stage1.backbone.state_dict())
     ctx.train_and_save(
         out,
         ctx.to_device(model),
-        cfg,
+        e,
         train_split=train,
         val_split=val,
         patience=e.patience,
-        key_parts=(p.many_threshold, p.few_threshold, e, subset),
         key_files=(STAGE1 / "model.pt",),
     )
 
 
 def fit_calibration(
-    calibration: JointCalibration, val_logits: list[torch.Tensor], labels: torch.Tensor, p: CalibrationParams, seed: int
+    calibration: JointCalibration, val_logits: list[torch.Tensor], labels: torch.Tensor, p, seed: int
 ) -> dict:
     """SGD on the NLL of the fused distribution over the val logits; keeps the epoch with the best
     accuracy on them, as the original does."""
@@ -154,36 +116,26 @@ def fit_calibration(
     return {"calibration_epoch": best["epoch"], "calibration_val_top1": round(100 * best["accuracy"], 3)}
 
 
-def logits(ctx) -> MethodOutput:
-    p = ctx.cfg.methods["experts"]
-    class_lists, ratios, per_expert, models = [], [], [], []
+def logits(ctx, p) -> MethodOutput:
+    class_lists, ratios, per_expert, trained = [], [], [], []
     for subset in EXPERT_SUBSETS:
         info = read_json(EXPERTS / subset / "expert.json")
         if not info["classes"]:
             continue
-        model = ctx.load_model(EXPERTS / subset, build_expert(ctx, len(info["classes"]), info["train_stages"]))
+        arch = ctx.trained(EXPERTS / subset).arch
+        model = ctx.load_model(EXPERTS / subset, build_expert(arch, len(info["classes"]), info["train_stages"]))
         per_expert.append(ctx.predict_splits(model))
         class_lists.append(info["classes"])
         ratios.append(info["open_ratio"])
-        models.append(model)
+        trained.append(EXPERTS / subset)
     calibration = JointCalibration(class_lists, ratios, ctx.num_classes)
     val_labels = torch.from_numpy(ctx.split("val").labels)
     torch.manual_seed(ctx.cfg.seed)
     info = fit_calibration(
-        calibration, [torch.from_numpy(z["val"]) for z in per_expert], val_labels, p.calibration, ctx.cfg.seed
+        calibration, [torch.from_numpy(z["val"]) for z in per_expert], val_labels, p.logits.calibration, ctx.cfg.seed
     )
     with torch.no_grad():
         fused = {s: calibration([torch.from_numpy(z[s]) for z in per_expert]).numpy() for s in per_expert[0]}
-    cost = ctx.cost(*models)  # every expert sees the image; the calibration's few parameters are added
+    cost = ctx.cost(*trained)  # every expert sees the image; the calibration's few parameters are added
     cost["params"] += count_parameters(calibration)
     return MethodOutput(fused, cost, info)
-
-
-METHOD = Method(
-    name="experts",
-    summary="many / medium / few-shot experts with a reject class, fused by joint calibration on val",
-    params_cls=ExpertsParams,
-    logits=logits,
-    train_expert=train_expert,
-    trained_in=("stage1", "experts/many", "experts/medium", "experts/few"),
-)

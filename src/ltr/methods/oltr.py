@@ -8,46 +8,23 @@ class). The centroids start as the class means of the training features of the s
 initialisation (test-time transform), then are learned with their own learning rate.
 """
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.config import param
 from ltr.engine.train import predict
 from ltr.layout import STAGE1, STAGE2
 from ltr.losses.disc_centroids import DiscCentroidsLoss
-from ltr.methods import Method
 from ltr.models import create_backbone
 from ltr.models.attention import ModulatedAttention
 from ltr.models.heads import MetaEmbeddingClassifier
 from ltr.pipeline import MethodOutput
 
 
-@dataclass(frozen=True)
-class OltrTrain:
-    backbone_lr: float = param(0.01, ge=0.0)  # backbone, attention and fc layer (ImageNet-LT stage 2: 0.01)
-    classifier_lr: float = param(0.1, gt=0.0)  # meta-embedding classifier
-    centroid_lr: float = param(0.01, ge=0.0)
-    centroid_loss_weight: float = param(0.01, ge=0.0)
-    samples_per_class: int = param(4, ge=1)  # class-aware sampling: images of one class per draw
-    attention: bool = True  # modulated attention on the last feature map
-    fc_dim: int = param(0, ge=0)  # 0: none; else Linear(feature -> fc_dim) + ReLU after pooling (papers: 512)
-    freeze_backbone: bool = False  # Places-LT: only attention and the fc layer train in the feature model
-    reach_scale: float = param(10.0, gt=0.0)  # reachability = reach_scale / distance to the nearest centroid
-    cos_scale: float = param(16.0, gt=0.0)  # scale of the cosine-norm classifier
-
-
-@dataclass(frozen=True)
-class OltrParams:
-    train: OltrTrain = param(OltrTrain())
-
-
 class OLTRNet(nn.Module):
     """backbone -> modulated attention -> pool -> (fc + ReLU) = direct feature -> meta embedding."""
 
-    def __init__(self, backbone: nn.Module, num_classes: int, map_size: tuple[int, int], p: OltrTrain):
+    def __init__(self, backbone: nn.Module, num_classes: int, map_size: tuple[int, int], p):
         super().__init__()
         self.backbone = backbone
         dim = backbone.out_dim
@@ -66,8 +43,8 @@ class OLTRNet(nn.Module):
         return self.classifier(self.direct_features(x), self.centroid_loss.centroids.detach())
 
 
-def build(ctx, p: OltrTrain) -> OLTRNet:
-    backbone = create_backbone(ctx.cfg.model.arch)
+def build(ctx, arch: str, p) -> OLTRNet:
+    backbone = create_backbone(arch)
     size = ctx.meta["image_size"]
     with torch.no_grad():
         map_size = tuple(backbone.eval().forward_map(torch.zeros(1, 3, size, size)).shape[-2:])
@@ -80,9 +57,9 @@ def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) 
     return sums / torch.bincount(labels, minlength=num_classes).clamp_min(1)[:, None]
 
 
-def train_stage2(ctx, out) -> None:
-    p, cfg = ctx.cfg.methods["oltr"].train, ctx.cfg.stage2
-    net = build(ctx, p)
+def train_stage2(ctx, params, out) -> None:
+    p = params.train
+    net = build(ctx, ctx.cfg.model.arch, p)
     stage1 = ctx.load_model(STAGE1)
     net.backbone.load_state_dict(stage1.backbone.state_dict())
     if net.classifier.hallucinator.weight.shape == stage1.head.weight.shape:
@@ -102,8 +79,8 @@ def train_stage2(ctx, out) -> None:
         q for q in [*net.backbone.parameters(), *net.attention.parameters(), *net.fc.parameters()] if q.requires_grad
     ]
     groups = [
-        {"params": feature_params, "lr": p.backbone_lr},
-        {"params": net.classifier.parameters(), "lr": p.classifier_lr},
+        {"params": feature_params, "lr": p.lr * p.backbone_lr_factor},
+        {"params": net.classifier.parameters(), "lr": p.lr},
         {"params": net.centroid_loss.parameters(), "lr": p.centroid_lr},
     ]
 
@@ -115,25 +92,15 @@ def train_stage2(ctx, out) -> None:
     ctx.train_and_save(
         out,
         net,
-        cfg,
+        p,
         params=groups,
         step=step,
-        sampler=ctx.class_aware_sampler(p.samples_per_class, cfg.batch_size),
-        key_parts=(p,),
+        sampler=ctx.class_aware_sampler(p.samples_per_class, p.batch_size),
         key_files=(STAGE1 / "model.pt",),
     )
 
 
-def logits(ctx) -> MethodOutput:
-    net = ctx.load_model(STAGE2, build(ctx, ctx.cfg.methods["oltr"].train))
-    return MethodOutput(ctx.predict_splits(net), ctx.cost(net))
-
-
-METHOD = Method(
-    name="oltr",
-    summary="meta embedding with centroid memory, modulated attention, class-aware sampling (stage 2)",
-    params_cls=OltrParams,
-    logits=logits,
-    train_stage2=train_stage2,
-    trained_in=("stage1", "stage2"),
-)
+def logits(ctx, params) -> MethodOutput:
+    trained = ctx.trained(STAGE2, type(params.train))
+    net = ctx.load_model(STAGE2, build(ctx, trained.arch, trained.train))
+    return MethodOutput(ctx.predict_splits(net), ctx.cost(STAGE2))

@@ -9,15 +9,13 @@ classifier script, under its default arguments, neither loaded nor froze the pre
 here the backbone is frozen, BatchNorm statistics included.
 """
 
-import dataclasses
-
 from ltr.engine.pretrain import pretrain_backbone
-from ltr.methods import crt
+from ltr.methods.classifier_retraining import new_linear_logits as logits
+from ltr.methods.classifier_retraining import train_new_linear as train_stage2
 
-METHOD = dataclasses.replace(
-    crt.METHOD,
-    name="ssp",
-    summary="self-supervised pre-training (rotation or MoCo v2), stage 1 from it, then cRT on frozen features",
-    pretrain=pretrain_backbone,
-    trained_in=("pretrain", "stage1", "stage2"),
-)
+
+def pretrain(ctx, p, out) -> None:
+    pretrain_backbone(ctx, out)
+
+
+__all__ = ["logits", "pretrain", "train_stage2"]

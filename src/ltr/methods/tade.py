@@ -1,70 +1,44 @@
 """TADE: test-agnostic long-tailed recognition (Zhang et al., "Test-Agnostic Long-Tailed Recognition
 by Test-Time Aggregating Diverse Experts with Self-Supervision", 2021; SADE at NeurIPS 2022).
 
-Stage 2 trains a three-expert network from scratch, under the stage-1 schedule, with the diverse-
-expert loss (forward, uniform and backward experts). In the logits stage each test split gets its own
-aggregation: the model frozen in eval mode, three weights w = softmax(a) (a starting uniform) are
-learned by maximising the cosine between the aggregated predictions of two strong augmentations of
-the same unlabeled images of that split (SGD, 5 epochs, stopping after an epoch in which a weight
-falls below 0.05); predictions use the clean images. val, train and open use the weights learned on
-the uniform test split, so the open set is scored with the same model as its known images.
+Stage 2 trains a three-expert network from scratch, under its own schedule (stage 1's by default),
+with the diverse-expert loss (forward, uniform and backward experts). In the logits stage each test
+split gets its own aggregation: the model frozen in eval mode, three weights w = softmax(a) (a
+starting uniform) are learned by maximising the cosine between the aggregated predictions of two
+strong augmentations of the same unlabeled images of that split (SGD, 5 epochs, stopping after an
+epoch in which a weight falls below 0.05); predictions use the clean images. val, train and open use
+the weights learned on the uniform test split, so the open set is scored with the same model as its
+known images.
 
 Not repeated from the original: the test-time set is the test split itself (not the training split
 with the test imbalance), and shifted test sets are predicted from clean images.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ltr.config import param
 from ltr.layout import SHIFTED_SPLITS, STAGE2
 from ltr.losses.diverse_experts import DiverseExpertLoss
-from ltr.methods import Method
 from ltr.models.multi_expert import MultiExpertNet
 from ltr.pipeline import MethodOutput
 
 
-@dataclass(frozen=True)
-class TadeTrain:
-    reduce_dimension: bool = True  # narrower expert stages (CIFAR 24/48, ImageNet 192/384 planes)
-    expert_stages: int = param(2, ge=1, le=2)  # residual stages each expert owns (Places-LT: 1)
-    tau: float = param(2.0, ge=0.0)  # the backward expert's inverse-prior strength (lambda: CIFAR 2, iNat 1)
-    scale: float = param(30.0, gt=0.0)  # of the cosine classifiers
+def build(arch: str, num_classes: int, t, seed: int) -> MultiExpertNet:
+    torch.manual_seed(seed)
+    return MultiExpertNet(arch, num_classes, 3, t.reduce_dimension, t.expert_stages, t.scale)
 
 
-@dataclass(frozen=True)
-class AggregationParams:
-    epochs: int = param(5, ge=1)
-    lr: float = param(0.1, gt=0.0)  # the training lr of the original configs (CIFAR 0.1, ImageNet 0.025)
-    weight_decay: float = param(5e-4, ge=0.0)
-    batch_size: int = param(128, ge=1)
-    stop_below: float = param(0.05, ge=0.0, lt=1.0)  # stop after an epoch in which a weight is below this
-    entropy_weight: float = param(0.0, ge=0.0)  # iNaturalist: 0.01, a bonus for confident predictions
-
-
-@dataclass(frozen=True)
-class TadeParams:
-    test_time: AggregationParams = param(AggregationParams())
-    train: TadeTrain = param(TadeTrain())
-
-
-def build(ctx, t: TadeTrain) -> MultiExpertNet:
-    torch.manual_seed(ctx.cfg.seed)
-    return MultiExpertNet(ctx.cfg.model.arch, ctx.num_classes, 3, t.reduce_dimension, t.expert_stages, t.scale)
-
-
-def train_stage2(ctx, out) -> None:
-    t = ctx.cfg.methods["tade"].train
+def train_stage2(ctx, p, out) -> None:
+    t = p.train
     loss = DiverseExpertLoss(ctx.prior(), t.tau)
 
     def step(model, x, y, epoch):
         expert_logits = model.expert_logits(x)
         return loss(expert_logits, y), expert_logits.mean(dim=1)
 
-    ctx.train_and_save(out, ctx.to_device(build(ctx, t)), ctx.cfg.stage1, step=step, key_parts=(t,))
+    model = build(ctx.cfg.model.arch, ctx.num_classes, t, ctx.cfg.seed)
+    ctx.train_and_save(out, ctx.to_device(model), t, step=step)
 
 
 def aggregation_loss(
@@ -82,7 +56,7 @@ def aggregation_loss(
     return loss
 
 
-def learn_weights(ctx, model: MultiExpertNet, split: str, p: AggregationParams) -> tuple[list[float], int]:
+def learn_weights(ctx, model: MultiExpertNet, split: str, p) -> tuple[list[float], int]:
     """Aggregation weights learned on one unlabeled split; returns them and the epochs run."""
     raw = torch.full((3,), 1 / 3, device=ctx.device, requires_grad=True)
     optimizer = torch.optim.SGD([raw], lr=p.lr, momentum=0.9, nesterov=True, weight_decay=p.weight_decay)
@@ -102,27 +76,16 @@ def learn_weights(ctx, model: MultiExpertNet, split: str, p: AggregationParams) 
     return weights.cpu().tolist(), epoch + 1
 
 
-def logits(ctx) -> MethodOutput:
-    p = ctx.cfg.methods["tade"]
-    model = ctx.load_model(STAGE2, build(ctx, p.train))
+def logits(ctx, p) -> MethodOutput:
+    trained = ctx.trained(STAGE2, type(p.train))
+    model = ctx.load_model(STAGE2, build(trained.arch, ctx.num_classes, trained.train, ctx.cfg.seed))
     expert_logits = ctx.predict_splits(model, forward=model.expert_logits)  # (N, 3, C), clean images
     weights, epochs = {}, {}
     for split in ("test", *SHIFTED_SPLITS):
-        weights[split], epochs[split] = learn_weights(ctx, model, split, p.test_time)
+        weights[split], epochs[split] = learn_weights(ctx, model, split, p.logits.test_time)
     out = {}
     for split, z in expert_logits.items():
         w = np.asarray(weights.get(split, weights["test"]), dtype=np.float32)
         out[split] = np.einsum("e,nec->nc", w, z)
     info = {"weights": {s: [round(v, 4) for v in w] for s, w in weights.items()}, "test_time_epochs": epochs}
-    return MethodOutput(out, ctx.cost(model), info)
-
-
-METHOD = Method(
-    name="tade",
-    summary="three experts for forward / uniform / backward label distributions, aggregated per test split "
-    "by test-time self-supervision",
-    params_cls=TadeParams,
-    logits=logits,
-    train_stage2=train_stage2,
-    trained_in=("stage2",),
-)
+    return MethodOutput(out, ctx.cost(STAGE2), info)

@@ -33,3 +33,11 @@ def describe_rule(many_threshold: int, few_threshold: int, rule: str) -> dict:
         "medium": f"{few_threshold} < n < {many_threshold}",
         "few": f"n <= {few_threshold}",
     }
+
+
+def class_ranks(train_counts) -> np.ndarray:
+    """Rank of each class by training count, descending; ties keep the lower class index first."""
+    order = np.argsort(-np.asarray(train_counts), kind="stable")
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(len(order))
+    return ranks

@@ -8,7 +8,7 @@ sample not rejected. Rejected open samples count nowhere. F = 2PR / (P + R).
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from ltr.data.split_list import OPEN_LABEL
+from ltr.layout import OPEN_LABEL
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Every metric of DESIGN §4 from the logits of each split and the split metadata."""
+"""Every metric of the README's file contracts from the logits of each split and the split metadata."""
 
 from dataclasses import dataclass
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 
-from ltr.data.long_tail import class_ranks
 from ltr.layout import SHIFT_FACTORS
 from ltr.metrics.accuracy import group_accuracy, per_class_accuracy, top1
 from ltr.metrics.calibration import expected_calibration_error, negative_log_likelihood, reliability_bins
+from ltr.metrics.groups import class_ranks
 from ltr.metrics.open_set import open_set_auroc, open_set_f_measure, softmax, thresholded_predictions
 
 # agnostic.* key -> split list, from the most head-heavy test distribution to the most tail-heavy

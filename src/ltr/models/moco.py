@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.engine import distributed
+from ltr import processes
 
 
 class MoCo(nn.Module):
@@ -40,7 +40,7 @@ class MoCo(nn.Module):
     def enqueue(self, keys: torch.Tensor) -> None:
         """Replace the oldest keys (a ring buffer; a batch may wrap around its end)."""
         n = len(self.queue)
-        keys = distributed.concat_all(keys)[-n:]  # every process's keys, so that all queues stay equal
+        keys = processes.concat_all(keys)[-n:]  # every process's keys, so that all queues stay equal
         slots = (self.queue_ptr + torch.arange(len(keys), device=keys.device)) % n
         self.queue[slots] = keys.to(self.queue.dtype)
         self.queue_ptr.copy_((self.queue_ptr + len(keys)) % n)

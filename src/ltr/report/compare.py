@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ltr.methods import METHODS
+from ltr.config import method_names
 from ltr.report.plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
 from ltr.report.table import comparison_frame, experiment_records, markdown_table, runs_of, workspace_params
 
@@ -137,13 +137,13 @@ def replace_between(path: Path, start: str, end: str, section: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), help="default: every registered method")
+    parser.add_argument("--methods", nargs="+", default=list(method_names()), help="default: every registered method")
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)
-    unknown = [m for m in args.methods if m not in METHODS]
+    unknown = [m for m in args.methods if m not in method_names()]
     if unknown:
-        raise SystemExit(f"error: unknown method {unknown[0]!r}; valid: {', '.join(METHODS)}")
+        raise SystemExit(f"error: unknown method {unknown[0]!r}; valid: {', '.join(method_names())}")
 
     started = time.monotonic()
     # the workspace's stages first, so that the queued experiments find stage 1 in the local cache

@@ -2,6 +2,8 @@
 
 import pandas as pd
 
+from ltr.config import method_names, spec
+from ltr.layout import LIVE
 from ltr.presets import flatten
 
 # (column header, metrics.json path); percent unless the header says otherwise
@@ -17,7 +19,7 @@ COLUMNS = [
     ("backward-50", "agnostic.backward50"),
     ("ECE", "closed.ece"),
     ("GMACs", "cost.gmacs"),
-    ("train s", "cost.train_seconds"),
+    ("train s", "train_seconds"),
 ]
 METRICS_FILE = "metrics/metrics.json"
 
@@ -26,10 +28,18 @@ def _file_data(data: dict, kind: str, name: str) -> dict:
     return ((data.get(kind) or {}).get(name) or {}).get("data") or {}
 
 
+def train_seconds(data: dict, method: str) -> float | None:
+    """Seconds of training behind the method's final model: its stages' dvclive logs summed."""
+    if method not in method_names():
+        return None
+    logs = [_file_data(data, "metrics", f"{LIVE}/{stage}/metrics.json") for stage in spec(method).trained_in]
+    return sum(log.get("train_seconds", 0.0) for log in logs)
+
+
 def experiment_records(exp_show: list) -> list[dict]:
     """Every finished experiment of every baseline in `dvc exp show --json`: its name, git rev,
-    baseline, flattened params.yaml and flattened metrics/metrics.json. Failed or still queued
-    experiments (no metrics) are left out."""
+    baseline, flattened params.yaml, flattened metrics/metrics.json and the training time of its
+    final model (`train_seconds`). Failed or still queued experiments (no metrics) are left out."""
     records = []
     for baseline in exp_show:
         if baseline.get("rev") == "workspace":
@@ -40,14 +50,15 @@ def experiment_records(exp_show: list) -> list[dict]:
                 metrics = _file_data(data, "metrics", METRICS_FILE)
                 if rev.get("error") or not metrics:
                     continue
+                params = flatten(_file_data(data, "params", "params.yaml"))
                 records.append(
                     {
                         "name": rev.get("name") or experiment.get("name"),
                         "rev": rev["rev"],
                         "baseline": baseline["rev"],
                         "timestamp": data.get("timestamp") or "",
-                        "params": flatten(_file_data(data, "params", "params.yaml")),
-                        "metrics": flatten(metrics),
+                        "params": params,
+                        "metrics": {**flatten(metrics), "train_seconds": train_seconds(data, params.get("method"))},
                     }
                 )
     return records

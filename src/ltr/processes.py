@@ -56,6 +56,16 @@ def init(device: torch.device) -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
 
 
+def start(runtime) -> None:
+    """A training stage's start: under runtime.nproc > 1 run this script again under torchrun and exit
+    with its status; under torchrun (ours, or one started by hand across nodes) join its group."""
+    from ltr.device import resolve_device
+
+    if runtime.nproc > 1 and not under_torchrun():
+        sys.exit(launch(runtime.nproc))
+    init(resolve_device(runtime))
+
+
 def shutdown() -> None:
     if dist.is_initialized():
         dist.barrier()

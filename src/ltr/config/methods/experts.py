@@ -1,0 +1,48 @@
+"""experts' params: the subset thresholds, each expert's schedule, the joint calibration."""
+
+from dataclasses import dataclass
+
+from ltr.config.fields import Section, param
+from ltr.config.methods import Empty, MethodSpec
+from ltr.config.sections import FineTuneConfig
+
+
+@dataclass(frozen=True)
+class ExpertParams(FineTuneConfig):
+    lr: float = param(0.01, gt=0.0)
+    open_ratio: float = param(16.0, gt=0.0)  # subset training images per "others" image
+    train_stages: int = param(-1, ge=-1)  # -1 all; 0 classifier only; k: last k residual stages + classifier
+    patience: int = param(15, ge=1)  # stop after this many epochs without a better val top-1
+
+
+@dataclass(frozen=True)
+class CalibrationParams(Section):
+    epochs: int = param(100, ge=1)
+    lr: float = param(0.1, gt=0.0)
+    batch_size: int = param(256, ge=1)
+    step_size: int = param(30, ge=1)  # StepLR(step_size, 0.1), per epoch
+    weight_decay: float = param(5e-4, ge=0.0)
+    patience: int = param(30, ge=1)  # stop after this many epochs without a better accuracy
+
+
+@dataclass(frozen=True)
+class ExpertsLogits(Section):
+    calibration: CalibrationParams = param(CalibrationParams())
+
+
+@dataclass(frozen=True)
+class ExpertsParams(Section):
+    many_threshold: int = param(100, ge=1)  # many-shot expert: n >= many_threshold
+    few_threshold: int = param(20, ge=1)  # few-shot expert: n < few_threshold; medium: the rest
+    many: ExpertParams = param(ExpertParams())
+    medium: ExpertParams = param(ExpertParams(train_stages=1))
+    few: ExpertParams = param(ExpertParams(train_stages=0))
+    train: Empty = param(Empty())  # stage 2 is unused: the experts have their own stages
+    logits: ExpertsLogits = param(ExpertsLogits())
+
+
+SPEC = MethodSpec(
+    ExpertsParams,
+    "many / medium / few-shot experts with a reject class, fused by joint calibration on val",
+    ("stage1", "experts/many", "experts/medium", "experts/few"),
+)

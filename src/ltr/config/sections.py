@@ -1,0 +1,141 @@
+"""The params sections shared by every method: data, splits, model, the stage-1 and pre-training
+schedules, logits, eval and runtime. Each field carries its default and allowed values; params.yaml
+repeats them with comments."""
+
+from dataclasses import dataclass
+
+from ltr.config.fields import Section, param
+
+DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt", "inat2018")
+ARCHS = ("resnet8", "resnet20", "resnet32", "resnet10", "resnet18", "resnet50", "resnet152", "resnext50_32x4d")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig(Section):
+    num_classes: int = param(100, ge=2)
+    num_superclasses: int = param(20, ge=1)
+    open_classes: int = param(20, ge=0)  # extra classes whose test images form the open set
+    similarity: float = param(0.5, ge=0.0, le=1.0)  # latent correlation of classes in one super-class
+    difficulty: float = param(0.5, ge=0.0, le=1.0)  # scales every nuisance of an instance
+    train_per_class: int = param(500, ge=1)  # before the long-tailed cut
+    test_per_class: int = param(100, ge=1)
+    val_per_class: int = param(20, ge=1)
+    image_size: int = param(32, ge=8)
+
+
+@dataclass(frozen=True)
+class ImageListsConfig(Section):
+    size: int = param(224, ge=8)  # RandomResizedCrop size to train, CenterCrop size to test
+    resize: int = param(256, ge=8)  # Resize before the test-time centre crop
+
+
+@dataclass(frozen=True)
+class OneTailConfig(Section):
+    head_count: int = param(500, ge=1)  # training images of every class but the last
+    tail_count: int = param(50, ge=1)  # training images of the last class, the tail
+
+
+@dataclass(frozen=True)
+class DataConfig(Section):
+    name: str = param("synthetic", choices=DATASETS)
+    root: str = "data/raw/none"  # the data set's folder, a dependency of prepare (synthetic, digits: an empty one)
+    seed: int = param(0, ge=0)  # generation seed of the synthetic set; training seeds vary apart from it
+    imb_factor: float = param(100.0, ge=1.0)  # n_max / n_min of the long-tailed training split
+    # exponential: the LT profile of imb_factor; one_tail: the toy cases of Liu & Liu (2021), every class
+    # keeps one_tail.head_count images but the last, which keeps one_tail.tail_count
+    profile: str = param("exponential", choices=("exponential", "one_tail"))
+    one_tail: OneTailConfig = param(OneTailConfig())
+    synthetic: SyntheticConfig = param(SyntheticConfig())
+    image_lists: ImageListsConfig = param(ImageListsConfig())
+
+
+@dataclass(frozen=True)
+class SplitsConfig(Section):
+    seed: int = param(0, ge=0)  # which images the LT cut and the shifted test sets keep (TADE/RIDE: 0)
+    many_threshold: int = param(100, ge=1)  # many-shot: n > many_threshold (oltr rule: n >= ...)
+    few_threshold: int = param(20, ge=1)  # few-shot: n < few_threshold (oltr rule: n <= ...)
+    group_rule: str = param("strict", choices=("strict", "oltr"))
+
+
+@dataclass(frozen=True)
+class ModelConfig(Section):
+    arch: str = param("resnet8", choices=ARCHS)
+
+
+@dataclass(frozen=True)
+class TrainConfig(Section):
+    """A training schedule. These defaults are the from-scratch one of stage 1, which the methods that
+    train from scratch repeat in their own `train` sections so that they compare with softmax at
+    equal cost."""
+
+    epochs: int = param(30, ge=1)
+    batch_size: int = param(128, ge=1)
+    lr: float = param(0.1, gt=0.0)
+    backbone_lr_factor: float = param(1.0, ge=0.0)  # the backbone trains at lr x this (fine-tuning: < 1)
+    momentum: float = param(0.9, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    weight_decay: float = param(5e-4, ge=0.0)
+    warmup_epochs: int = param(1, ge=0)  # linear warm-up, then the schedule
+    schedule: str = param("cosine", choices=("cosine", "multistep", "constant"))
+    milestones: list[int] = param([])  # epochs where multistep multiplies the lr by gamma
+    gamma: float = param(0.1, gt=0.0, le=1.0)
+    augment: str = param("crop_flip", choices=("none", "crop_flip"))
+
+
+@dataclass(frozen=True)
+class FineTuneConfig(TrainConfig):
+    """The schedule of a method that fine-tunes the stage-1 model (cRT, LWS, OLTR, SSP's classifier,
+    the experts): shorter, a lower rate, no warm-up."""
+
+    epochs: int = param(10, ge=1)
+    lr: float = param(0.05, gt=0.0)
+    warmup_epochs: int = param(0, ge=0)
+
+
+@dataclass(frozen=True)
+class MocoConfig(Section):
+    dim: int = param(128, ge=1)  # output of the MLP projection head
+    queue: int = param(4096, ge=1)  # negative keys kept (MoCo v2 on ImageNet: 65536)
+    key_momentum: float = param(0.999, ge=0.0, lt=1.0)  # key encoder = m * key + (1 - m) * query
+    temperature: float = param(0.2, gt=0.0)
+
+
+@dataclass(frozen=True)
+class PretrainConfig(TrainConfig):
+    """Self-supervised pre-training of the backbone on the training images, labels unused."""
+
+    kind: str = param("rotation", choices=("rotation", "moco"))
+    moco: MocoConfig = param(MocoConfig())
+
+
+@dataclass(frozen=True)
+class LogitsConfig(Section):
+    batch_size: int = param(512, ge=1)
+
+
+@dataclass(frozen=True)
+class EvalConfig(Section):
+    open_threshold: float = param(0.1, ge=0.0, le=1.0)  # reject when the max softmax prob is below
+    ece_bins: int = param(15, ge=1)
+
+
+@dataclass(frozen=True)
+class RuntimeConfig(Section):
+    device: str = param("auto", choices=("auto", "cpu", "cuda"))
+    nproc: int = param(1, ge=1)  # training processes on this machine (torchrun, one per GPU)
+    amp: bool = True  # bf16 autocast where the device supports it well (CUDA)
+    compile: bool = False  # torch.compile the backbone for training (CUDA; slow to start on CPU)
+    max_steps: int = param(0, ge=0)  # stop every training epoch after this many steps (0: no limit), a smoke test
+    num_workers: int = param(4, ge=0)  # DataLoader workers decoding image-list data sets
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "splits": SplitsConfig,
+    "model": ModelConfig,
+    "stage1": TrainConfig,
+    "pretrain": PretrainConfig,
+    "logits": LogitsConfig,
+    "eval": EvalConfig,
+    "runtime": RuntimeConfig,
+}

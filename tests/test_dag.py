@@ -1,0 +1,107 @@
+"""dvc.yaml's code dependencies are derived from the imports: each stage depends on exactly the project
+modules its script can load, for every method (the registries load only the method in use)."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from ltr.config import method_names, spec
+
+SRC = REPO / "src"
+DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
+METHOD_FILES = ("src/ltr/config/methods/${method}.py", "src/ltr/methods/${method}.py")
+# The stages that load the method's declaration (ltr.config.methods.<name>, to read its section or to
+# ask which stages it trains in), and when they load its implementation (ltr.methods.<name>): logits
+# always, a training stage only when the method trains there (else it writes its "unused" output).
+LOADS_METHOD = {"pretrain": "pretrain", "stage2": "stage2", "experts": "experts", "logits": None}
+
+
+def _module_file(name: str) -> Path | None:
+    base = SRC / Path(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _imports(path: Path) -> set[str]:
+    """Every project module an import statement of the file names (in any scope)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}  # `from pkg import module`
+    modules = set()
+    for name in names:
+        if name.split(".")[0] == "ltr" and _module_file(name):
+            parts = name.split(".")
+            modules |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}  # packages' __init__ run first
+    return modules
+
+
+def closure(*files: Path) -> set[Path]:
+    seen, todo = set(), list(files)
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        todo += [_module_file(m) for m in _imports(path)]
+    return seen
+
+
+def required(stage: str, script: Path, method: str) -> set[str]:
+    files = closure(script)
+    kind = stage.split("@")[0]
+    if kind in LOADS_METHOD:
+        files |= closure(SRC / "ltr" / "config" / "methods" / f"{method}.py")
+        if LOADS_METHOD[kind] is None or spec(method).uses(LOADS_METHOD[kind]):
+            files |= closure(SRC / "ltr" / "methods" / f"{method}.py")
+    return {str(f.relative_to(REPO)) for f in files}
+
+
+def _stages():
+    """(stage name, definition) of every stage, foreach stages expanded as DVC names them."""
+    for name, definition in DVC_YAML["stages"].items():
+        if "foreach" in definition:
+            for item in definition["foreach"]:
+                yield f"{name}@{item}", {k: _subst(v, "item", item) for k, v in definition["do"].items()}
+        else:
+            yield name, definition
+
+
+def _subst(value, key: str, item: str):
+    if isinstance(value, list):
+        return [_subst(v, key, item) for v in value]
+    return value.replace(f"${{{key}}}", item) if isinstance(value, str) else value
+
+
+def code_deps(definition: dict) -> list[str]:
+    return [d for d in definition.get("deps", []) if d.endswith(".py")]
+
+
+@pytest.mark.parametrize("stage, definition", list(_stages()), ids=[s for s, _ in _stages()])
+def test_code_deps_are_the_modules_the_stage_loads(stage, definition):
+    script = REPO / re.search(r"python (\S+\.py)", definition["cmd"]).group(1)
+    listed = code_deps(definition)
+    needed = {m: required(stage, script, m) for m in method_names()}
+    for method, files in needed.items():
+        resolved = {d.replace("${method}", method) for d in listed}
+        missing = sorted(files - resolved)
+        assert not missing, f"{stage} with method={method} loads {missing}, which its deps in dvc.yaml omit"
+    union = set().union(*needed.values())
+    fixed = [d for d in listed if "${method}" not in d]
+    extra = sorted(set(fixed) - union)
+    assert not extra, f"{stage} lists {extra} in its deps, which no method's run of it loads"
+    for template in METHOD_FILES:
+        loads = any(template.replace("${method}", m) in needed[m] for m in method_names())
+        assert (template in listed) == loads, f"{stage}: {template} belongs in its deps iff the stage loads it"
+        own = {template.replace("${method}", m) for m in method_names()}
+        assert not set(fixed) & own, f"{stage}: one method's file is listed for every method: {set(fixed) & own}"
+    assert len(set(listed)) == len(listed), f"{stage}: a dep is listed twice"

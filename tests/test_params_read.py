@@ -1,0 +1,141 @@
+"""Each stage tracks exactly the params it reads. Every stage runs here in-process on tiny data, for
+every method and for the data sets and options that make a stage read different keys, while
+ltr.config records each key read; the reads are compared with dvc.yaml both ways: nothing read is
+untracked (no stale result), and every tracked key is read by some run (no needless re-run)."""
+
+import runpy
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO, TINY, tiny_training
+from ltr.config import forget_reads, method_names, reads, spec
+from ltr.presets import flatten, merge
+
+DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+# read by the training stages but deliberately not tracked: how a stage runs, not what it computes
+HOW_NOT_WHAT = {"runtime.nproc", "runtime.compile"}
+# multistep schedules everywhere, so that milestones and gamma are read too
+MULTISTEP = {"schedule": "multistep", "milestones": [1], "gamma": 0.5}
+
+
+def _everywhere(params: dict, change: dict) -> dict:
+    """`change` applied to stage 1, pretrain and every method section that holds a schedule."""
+    out = merge(params, {"stage1": change, "pretrain": change})
+    for name, parts in tiny_training(params).items():
+        out = merge(out, {name: {part: change for part in parts}})
+    return out
+
+
+def tracked(stage: str, method: str) -> list[str]:
+    name, _, item = stage.partition("@")
+    definition = DVC_YAML["stages"][name]
+    entries = (definition["do"] if "foreach" in definition else definition)["params"]
+    return [str(e).replace("${method}", method).replace("${item}", item) for e in entries]
+
+
+def covered(key: str, entries: list[str]) -> bool:
+    return any(key == e or key.startswith(f"{e}.") for e in entries)
+
+
+def leaves(entry: str) -> set[str]:
+    """The params.yaml keys an entry of dvc.yaml's params stands for (none for an empty section)."""
+    node = PARAMS
+    for part in entry.split("."):
+        node = node[part]
+    if not isinstance(node, dict):
+        return {entry}
+    return {f"{entry}.{k}" for k, v in flatten(node).items() if v != {}}
+
+
+def _stage(script: str, *args: str, monkeypatch) -> dict:
+    monkeypatch.setattr(sys, "argv", [f"stages/{script}.py", *args])
+    forget_reads()
+    runpy.run_path(str(REPO / "stages" / f"{script}.py"), run_name="__main__")
+    return reads()
+
+
+def _uses(stage: str, method: str) -> bool:
+    kind = stage.split("@")[0]
+    return kind not in ("pretrain", "stage2", "experts") or spec(method).uses(kind)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
+    """(stage, method, the params it read) of every run."""
+    from test_image_lists import make_tree
+
+    monkeypatch = pytest.MonkeyPatch()
+    out = []
+    base = _everywhere(merge(PARAMS, TINY), MULTISTEP)
+    base = merge(base, {"runtime": {"max_steps": 1}, "tade": {"logits": {"test_time": {"epochs": 1}}}})
+    base = merge(base, {"experts": {"many_threshold": 30}})  # every expert has classes on the tiny counts
+    configs = {
+        "synthetic": (base, list(method_names())),
+        "one_tail": (
+            merge(base, {"data": {"profile": "one_tail", "one_tail": {"head_count": 20, "tail_count": 5}}}),
+            [],
+        ),
+        "moco": (merge(base, {"pretrain": {"kind": "moco"}}), ["ssp"]),
+    }
+    lists_root = tmp_path_factory.mktemp("lists")
+    make_tree(lists_root)
+    image_lists = merge(
+        base,
+        {
+            "data": {"name": "imagenet_lt", "root": str(lists_root), "image_lists": {"size": 32, "resize": 36}},
+            "splits": {"many_threshold": 10, "few_threshold": 5},
+            "experts": {"many_threshold": 10, "few_threshold": 5},
+            "runtime": {"num_workers": 0},
+        },
+    )
+    image_lists = _everywhere(image_lists, {"batch_size": 2})  # the few-shot expert has 3 images
+    configs["image_lists"] = (image_lists, ["softmax", "crt", "ssp", "experts"])
+    try:
+        for name, (params, methods) in configs.items():
+            work = tmp_path_factory.mktemp(name)
+            monkeypatch.chdir(work)
+            for script in ("prepare", "splits", "pretrain", "stage1"):
+                (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": "softmax"})))
+                out.append((script, "softmax", _stage(script, monkeypatch=monkeypatch)))
+            for method in methods:
+                (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": method})))
+                steps = [("pretrain",), ("stage1",)] if spec(method).uses("pretrain") else [("pretrain",)]
+                steps += [("stage2",), *(("experts", s) for s in ("many", "medium", "few")), ("logits",)]
+                for script, *args in steps:
+                    stage = f"{script}@{args[0]}" if args else script
+                    out.append((stage, method, _stage(script, *args, monkeypatch=monkeypatch)))
+            if methods:
+                out.append(("evaluate", methods[-1], _stage("evaluate", monkeypatch=monkeypatch)))
+    finally:
+        monkeypatch.undo()
+    return out
+
+
+def test_every_param_a_stage_reads_is_tracked(runs):
+    for stage, method, read in runs:
+        entries = tracked(stage, method)
+        untracked = sorted(k for k in read if not covered(k, entries) and k not in HOW_NOT_WHAT)
+        assert not untracked, f"{stage} (method={method}) reads {untracked}, which dvc.yaml does not track"
+        if not _uses(stage, method):
+            assert set(read) == {"method"}, f"{stage} is unused by {method} yet reads {sorted(read)}"
+
+
+def test_every_tracked_param_is_read(runs):
+    stages = {s for s, _, _ in runs}
+    for stage in sorted(stages):
+        used = [(m, set(r)) for s, m, r in runs if s == stage and _uses(s, m)]
+        templates = tracked(stage, "${method}")
+        for template in templates:
+            if "${method}" in template:  # each method's own section: read in full by that method's runs
+                for method in {m for m, _ in used}:
+                    entry = template.replace("${method}", method)
+                    read = set().union(*(r for m, r in used if m == method))
+                    unread = sorted(leaves(entry) - read)
+                    assert not unread, f"{stage} tracks {unread} (method={method}) but never reads them"
+            else:
+                read = set().union(*(r for _, r in used))
+                unread = sorted(leaves(template) - read)
+                assert not unread, f"{stage} tracks {unread} but no run of it reads them"
