@@ -5,12 +5,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ltr.presets import merge
+
+# stages run in-process by the tests keep their resume states out of the user's cache
+os.environ.setdefault("LTR_RESUME_DIR", tempfile.mkdtemp(prefix="ltr-resume-"))
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # the xdist workers share the machine's cores: one thread per worker and per stage it starts, so
@@ -73,15 +77,21 @@ def write_params(repo: Path, overrides: dict) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(merge(params, overrides), sort_keys=False))
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {
+def stage_env(repo: Path) -> dict:
+    """The environment of the DVC and stage processes the tests start in a repository: its resume
+    states in repo/.cache/ltr (the temporary workspaces of --temp and --queue runs find them there)."""
+    return {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
-        "DVC_SITE_CACHE_DIR": str(cwd / ".dvc" / "tmp" / "site"),
+        "DVC_SITE_CACHE_DIR": str(repo / ".dvc" / "tmp" / "site"),
         "PYTHONUNBUFFERED": "1",
+        "LTR_RESUME_DIR": str(repo / ".cache" / "ltr"),
     }
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=stage_env(cwd), capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -54,6 +54,15 @@ def test_prepare_reads_the_official_lists(tmp_path):
     assert out["labels"][-1] == -1
 
 
+@pytest.mark.parametrize("content", [b"", b"<html>404 Not Found</html>"], ids=["zero-byte", "not-an-image"])
+def test_prepare_refuses_a_file_that_is_not_an_image(tmp_path, content):
+    make_tree(tmp_path)
+    (tmp_path / "train" / "c2" / "img_1.JPEG").write_bytes(content)
+    (tmp_path / "val" / "c0" / "test_3.JPEG").write_bytes(content)  # a later list: the first bad file is named
+    with pytest.raises(LtrError, match=r"ImageNet_LT_train.txt: image 'train/c2/img_1.JPEG' is not an image PIL"):
+        prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+
+
 def test_prepare_refuses_a_missing_image(tmp_path):
     make_tree(tmp_path)
     (tmp_path / "val" / "c1" / "test_2.JPEG").unlink()

@@ -11,6 +11,7 @@ from conftest import REPO, commit, run, write_params
 pytestmark = pytest.mark.e2e
 
 STAGES = [
+    "check_params",
     "prepare",
     "splits",
     "pretrain",
@@ -84,12 +85,13 @@ def test_stage1_does_not_depend_on_method():
 def test_imbalance_change_reuses_the_prepared_images(tiny_copy):
     write_params(tiny_copy, {"data": {"imb_factor": 5}})
     changed = json.loads(run(["dvc", "status", "--json"], tiny_copy).stdout)
-    assert list(changed) == ["splits"]  # prepare does not read data.imb_factor; the rest follows splits
+    # check_params reads every param; prepare does not read data.imb_factor; the rest follows splits
+    assert list(changed) == ["check_params", "splits"]
 
 
 def test_experiments_and_comparisons(tiny_copy):
     out = run(["dvc", "exp", "run", "-S", "eval.open_threshold=0.2", "-n", "thr02"], tiny_copy).stdout
-    assert _ran(out) == {"evaluate"}
+    assert _ran(out) == {"check_params", "evaluate"}
     shown = run(["dvc", "exp", "show", "--md", "--no-pager"], tiny_copy).stdout
     assert "thr02" in shown
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], tiny_copy).stdout)
@@ -133,7 +135,7 @@ def test_experts_are_separate_stages(tiny_copy):
     method = json.loads((tiny_copy / "metrics/method.json").read_text())
     assert method["calibration_epoch"] >= 1
     out = run(["dvc", "exp", "run", "-S", "experts.few.lr=0.02"], tiny_copy).stdout
-    assert _ran(out) == {"experts@few", "logits", "evaluate"}  # the other experts are reused
+    assert _ran(out) == {"check_params", "experts@few", "logits", "evaluate"}  # the other experts are reused
 
 
 def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_copy):
@@ -157,7 +159,7 @@ def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_co
     assert json.loads((tiny_copy / "metrics/method.json").read_text())["alpha"] in [i / 4 for i in range(13)]
     # TDE's alpha is post-hoc: only the logits and what follows them run again
     out = run(["dvc", "exp", "run", "-S", "tde.logits.alpha=0.5"], tiny_copy).stdout
-    assert _ran(out) == {"logits", "evaluate"}
+    assert _ran(out) == {"check_params", "logits", "evaluate"}
     assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"alpha": 0.5}
 
 

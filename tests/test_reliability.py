@@ -11,18 +11,17 @@ import time
 import pytest
 import torch
 
-from conftest import BIN, run, write_params
+from conftest import run, stage_env, write_params
 
 pytestmark = pytest.mark.e2e
 
 
 def _kill_after_first_saved_epoch(repo) -> int:
     """SIGKILL a forced `dvc repro` of stage 1 (DVC and the stage) once an epoch's state is saved."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.Popen(
         ["dvc", "repro", "--force", "--single-item", "stage1"],
         cwd=repo,
-        env=env,
+        env=stage_env(repo),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -145,3 +145,9 @@ def test_missing_file(tmp_path):
     with pytest.raises(LtrError, match="is missing") as info:
         read_split_list(path, num_classes=3)
     assert str(path) in str(info.value)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_path(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes("\ufefftrain/a.jpg 0\ntrain/b.jpg 1\n".encode())  # as a Windows editor saves it
+    assert read_split_list(path, 2).paths == ["train/a.jpg", "train/b.jpg"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ltr.errors import LtrError
 
+PARAMS_CHECKED = Path("data/params_checked")  # the constant output of check_params, which every stage depends on
 PREPARED = Path("data/prepared")
 SPLITS = Path("data/splits")
 MODELS = Path("data/models")
@@ -26,7 +27,6 @@ LOGITS = Path("data/logits")
 METRICS = Path("metrics")
 PLOTS = Path("plots")
 LIVE = Path("live")  # dvclive logs of the training stages: uncached outputs, written while they train
-RESUME = Path(".cache/ltr")  # resume state of interrupted training, outside every declared output
 
 EXPERT_SUBSETS = ("many", "medium", "few")
 SHIFT_FACTORS = (50, 25, 10, 5, 2)  # forward/backward-N test distributions of TADE and LADE
@@ -53,6 +53,32 @@ def require(*paths: Path, stage: str) -> None:
     for path in paths:
         if not Path(path).exists():
             raise LtrError(f"{path} is missing: it is made by an earlier stage; run `dvc repro {stage}`")
+
+
+def resume_root() -> Path:
+    """Where training stages keep the state of unfinished runs: outside every workspace (the ones of
+    `dvc exp run --queue` and `--temp` are deleted after the run), so that running the same
+    experiment again resumes it; states are keyed by the params and inputs of their stage. The
+    environment's LTR_RESUME_DIR, else $XDG_CACHE_HOME/ltr/resume, else ~/.cache/ltr/resume."""
+    if os.environ.get("LTR_RESUME_DIR"):
+        return Path(os.environ["LTR_RESUME_DIR"])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "ltr" / "resume"
+
+
+# the last epoch whose state a training stage saved in this process, for the line a stopped stage prints
+SAVED_EPOCH: dict = {}
+
+
+def what_was_kept() -> str:
+    """What a stage that stopped before its end leaves, and how to continue: its outputs are never
+    half-written (atomic_dir), and a training stage's state after its last finished epoch is kept."""
+    if SAVED_EPOCH:
+        return f"kept {SAVED_EPOCH['stage']}'s state after epoch {SAVED_EPOCH['epoch']}: `dvc repro` resumes from it"
+    return (
+        "it saved no epoch and wrote no output: `dvc repro` runs it again "
+        "(resuming where an earlier run stopped, if one did)"
+    )
 
 
 def is_main_process() -> bool:

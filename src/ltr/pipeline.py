@@ -25,7 +25,7 @@ from ltr.device import resolve_device
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
 from ltr.engine.train import FitResult, fit, predict
 from ltr.errors import LtrError
-from ltr.layout import LIVE, PREPARED, RESUME, SPLITS, read_json, require, write_json
+from ltr.layout import LIVE, PREPARED, SPLITS, read_json, require, resume_root, write_json
 from ltr.models import Classifier, count_parameters, create_model
 
 
@@ -279,7 +279,7 @@ class StageContext:
         inputs = sorted([*PREPARED.iterdir(), *SPLITS.iterdir()]) + [Path(f) for f in key_files]
         digests = [hashlib.sha256(f.read_bytes()).hexdigest() for f in inputs if f.is_file()]
         key = config_hash(self.stage, dataclasses.asdict(cfg), sorted(reads().items()), *key_parts, *digests)
-        resume_dir = RESUME / f"{self.stage}-{key}"
+        resume_dir = resume_root() / f"{self.stage}-{key}"
         self.resume_dirs.append(resume_dir)
         # before fit, which may compile the backbone; a pretext model (MoCo's two encoders) predicts nothing
         cost = self.measure_cost(model) if with_cost else None

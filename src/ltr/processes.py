@@ -83,14 +83,19 @@ def launch(nproc: int) -> int:
     print(f"running under torchrun with {nproc} processes", flush=True)
     # torchrun's own report of a failed process is a page of traceback; the processes' one-line
     # errors are what the user needs, so its stderr is shown only when no process said why
-    result = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-    lines = result.stderr.splitlines()
-    errors = list(dict.fromkeys(line for line in lines if line.startswith("error")))
-    if result.returncode == 0 or not errors:
-        sys.stderr.write(result.stderr)
+    with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True) as torchrun:
+        try:
+            _, stderr = torchrun.communicate()
+        except BaseException:  # Ctrl-C or SIGTERM: torchrun stops its processes, which keep their state
+            torchrun.terminate()
+            torchrun.wait()
+            raise
+    errors = list(dict.fromkeys(line for line in stderr.splitlines() if line.startswith("error")))
+    if torchrun.returncode == 0 or not errors:
+        sys.stderr.write(stderr)
     else:
         sys.stderr.write("\n".join(errors) + "\n")
-    return result.returncode
+    return torchrun.returncode
 
 
 def local_slice(n: int, r: int | None = None) -> slice:

@@ -9,6 +9,7 @@ stage loads the declaration of the method in use only, or none.
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,12 +120,49 @@ def parse_config(raw: dict, every_method: bool = False) -> Config:
     return config
 
 
+RUNS = Path(".dvc/tmp/ltr-runs")  # the params.yaml each running `dvc exp run` started its stages with
+
+
+def refuse_params_changed_under_the_experiment(text: str) -> None:
+    """Under `dvc exp run`, the first stage that loads params records their hash for its `dvc`
+    process; a later stage of that run that finds other params refuses, rather than make one
+    experiment of two. A second `dvc exp run` in the same workspace writes its -S values into
+    params.yaml before DVC's lock refuses it, which the first run would otherwise read."""
+    if "DVC_EXP_NAME" not in os.environ or not Path(".dvc").is_dir():
+        return
+    RUNS.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    mine = RUNS / str(os.getppid())  # DVC's shell execs the stage: its parent is the `dvc` process
+    if not mine.exists():
+        for other in RUNS.iterdir():  # the runs that ended
+            if not _alive(int(other.name)):
+                other.unlink(missing_ok=True)
+        mine.write_text(digest)
+    elif mine.read_text() != digest:
+        raise LtrError(
+            "params.yaml changed while this experiment runs (another `dvc exp run` in this workspace wrote its "
+            "-S values?); stopping rather than mixing two experiments: see README, Troubleshooting"
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 def load_config(path: str | Path = "params.yaml", every_method: bool = False) -> Config:
     path = Path(path)
     if not path.exists():
         raise LtrError(f"{path} is missing: run from the repository root, where params.yaml lives")
+    text = path.read_text()
+    refuse_params_changed_under_the_experiment(text)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise LtrError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
     return parse_config(raw or {}, every_method)

@@ -14,6 +14,7 @@ set. The lists are used verbatim: the training list is already long-tailed, so `
 not apply. Their images are decoded by ltr.data.image_loader.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ltr.config import DataConfig
@@ -59,6 +60,9 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         missing = next((p for p in rel if not (root / p).is_file()), None)
         if missing is not None:
             raise LtrError(f"{path}: image {missing!r} does not exist under data.root = {cfg.root!r}")
+        unreadable = first_unreadable(root, rel)
+        if unreadable is not None:
+            raise LtrError(f"{path}: image {unreadable[0]!r} is not an image PIL can read ({unreadable[1]})")
         ids += rel
         labels += lst.labels.tolist()
         pools += [pool] * len(rel)
@@ -80,6 +84,27 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         "std": IMAGENET_STD,
     }
     return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info, "shifted": shifted}
+
+
+def _header_error(path: Path) -> str | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path):  # identifies the format from the header, decodes nothing
+            pass
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        return " ".join(str(e).split())[:120] or type(e).__name__
+    return None
+
+
+def first_unreadable(root: Path, paths: list[str]) -> tuple[str, str] | None:
+    """The first listed file whose header is not an image's, and why: a zero-byte or truncated
+    download fails here, at prepare, not in the logits stage after all the training."""
+    with ThreadPoolExecutor(8) as pool:  # I/O-bound: eight headers read at a time
+        for rel, error in zip(paths, pool.map(lambda p: _header_error(root / p), paths), strict=True):
+            if error is not None:
+                return rel, error
+    return None
 
 
 def read_shifted_lists(root: Path, prefix: str, test_file: str, test: dict, num_classes: int) -> dict:

@@ -29,7 +29,8 @@ def read_split_list(path: Path, num_classes: int | None, is_open: bool | None = 
         raise LtrError(f"split list {path} is missing: run `dvc repro splits`")
     is_open = path.stem == "open" if is_open is None else is_open
     paths, labels, seen = [], [], set()
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    # utf-8-sig: a byte-order mark (lists saved by some Windows editors) is not part of the first path
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
             continue
         fields = line.split()

@@ -10,12 +10,24 @@ from pathlib import Path
 import torch
 
 from ltr.errors import LtrError
+from ltr.layout import what_was_kept
 
 FORMAT = "ltr-checkpoint-1"
+RESUME_MAX_GB = float(os.environ.get("LTR_RESUME_MAX_GB", "10"))  # all resume states together, oldest dropped
+
+
+def _save(obj, path: Path) -> None:
+    """torch.save; a full disk (or a file-size limit) is one line, not the stream writer's traceback."""
+    try:
+        torch.save(obj, path)
+    except (RuntimeError, OSError) as e:
+        Path(path).unlink(missing_ok=True)
+        reason = " ".join(str(e).split())[:120]
+        raise LtrError(f"cannot write {path} ({reason}), is the disk full? {what_was_kept()}") from None
 
 
 def save_checkpoint(path: Path, state_dict: dict, **meta) -> None:
-    torch.save({"format": FORMAT, "state_dict": state_dict, **meta}, path)
+    _save({"format": FORMAT, "state_dict": state_dict, **meta}, path)
 
 
 def _load_failure(error: Exception) -> str:
@@ -60,8 +72,19 @@ class ResumeState:
     def save(self, state: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        torch.save(state, tmp)
+        _save(state, tmp)
         os.replace(tmp, self.path)  # a kill mid-save leaves the previous epoch's state intact
+        self._prune()
+
+    def _prune(self) -> None:
+        """Drop the oldest states of other runs while all of them take more than RESUME_MAX_GB."""
+        others = sorted(self.path.parent.parent.glob("*/state.pt"), key=lambda p: p.stat().st_mtime)
+        total = sum(p.stat().st_size for p in others)
+        for old in others:
+            if total <= RESUME_MAX_GB * 2**30 or old == self.path:
+                continue
+            total -= old.stat().st_size
+            ResumeState(old.parent).clear()
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from ltr.device import autocast
 from ltr.engine.checkpoint import ResumeState
 from ltr.engine.schedule import lr_factor
 from ltr.errors import LtrError
-from ltr.layout import LIVE_METRICS
+from ltr.layout import LIVE_METRICS, SAVED_EPOCH
 
 
 @dataclass
@@ -124,6 +124,7 @@ def fit(
         scheduler.load_state_dict(state["scheduler"])
         start, best, history, speeds = state["epoch"], state["best"], state["history"], state["speeds"]
         seconds, seen_total = state["seconds"], state["seen"]
+        SAVED_EPOCH.update(stage=name, epoch=start)
         print(f"{name}: resuming after epoch {start} from {resume.path}", flush=True)
 
     # dvclive writes in place while the stage trains, so `dvc exp show` shows the running epoch
@@ -216,6 +217,7 @@ def fit(
                     "seen": seen_total,
                 }
             )
+            SAVED_EPOCH.update(stage=name, epoch=epoch + 1)
     if live is not None:
         live.summary.update(
             train_seconds=round(seconds, 2),
