@@ -2,6 +2,8 @@
 features of every split list (params: seed, model, stage1, logits.batch_size, runtime). It never
 reads `method`, so switching methods reuses it."""
 
+import dataclasses
+
 from ltr import processes
 from ltr.layout import PRETRAIN, STAGE1, atomic_dir, read_manifest
 from ltr.pipeline import StageContext
@@ -13,11 +15,13 @@ def main():
     processes.start(ctx.cfg.runtime)
     pretrain = read_manifest(PRETRAIN)
     model = ctx.new_model()
-    if pretrain["used"]:
+    schedule = ctx.cfg.stage1
+    if pretrain["used"]:  # fine-tunes the pre-trained backbone at the rate the pretrain stage names
         ctx.load_backbone(PRETRAIN, model)
+        schedule = dataclasses.replace(schedule, lr=pretrain["stage1_lr"])
     with atomic_dir(STAGE1) as out:
         backbone = (PRETRAIN / "backbone.pt",) if pretrain["used"] else ()  # resume only from the same start
-        result = ctx.train_and_save(out, model, ctx.cfg.stage1, key_parts=(pretrain,), key_files=backbone)
+        result = ctx.train_and_save(out, model, schedule, key_parts=(pretrain,), key_files=backbone)
         ctx.save_predictions(out, model)  # the post-hoc methods (softmax itself too) start from these
     ctx.finish()
     processes.shutdown()

@@ -112,3 +112,50 @@ def test_code_deps_are_the_modules_the_stage_loads(stage, definition):
         if stage not in EVERY_DECLARATION:
             assert not set(fixed) & own, f"{stage}: one method's file is listed for every method: {set(fixed) & own}"
     assert len(set(listed)) == len(listed), f"{stage}: a dep is listed twice"
+
+
+def derived_code_deps(stage: str, definition: dict) -> list[str]:
+    """The code deps the test above requires: the script, the method's own files where the stage loads
+    them, then every other module any method's run loads, sorted."""
+    script = re.search(r"python (\S+\.py)", definition["cmd"]).group(1)
+    needed = {m: required(stage, REPO / script, m) for m in method_names()}
+    templates = [
+        t
+        for t in METHOD_FILES
+        if stage not in EVERY_DECLARATION and any(t.replace("${method}", m) in needed[m] for m in method_names())
+    ]
+    own = {t.replace("${method}", m) for t in templates for m in method_names()}
+    fixed = sorted(set().union(*needed.values()) - own - {script})
+    return [script, *templates, *fixed]
+
+
+def write_code_deps(path: Path = REPO / "dvc.yaml") -> None:
+    """Rewrites the .py entries of every stage's deps in dvc.yaml (comments and other deps kept):
+    `python tests/test_dag.py` after a change of imports."""
+    lines, out, stage = path.read_text().splitlines(keepends=True), [], None
+    wanted = dict(_stages())
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        name = re.match(r"^  ([a-z_0-9]+):", line)
+        if name:
+            stage = name.group(1)
+        if line.strip() == "deps:" and stage is not None:
+            out.append(line)
+            indent = " " * (len(line) - len(line.lstrip()) + 2)
+            i += 1
+            block = []
+            while i < len(lines) and lines[i].startswith(indent + "- "):
+                block.append(lines[i])
+                i += 1
+            key = f"{stage}@many" if f"{stage}@many" in wanted else stage
+            out += [f"{indent}- {d}\n" for d in derived_code_deps(key, wanted[key])]
+            out += [b for b in block if not b.split("- ", 1)[1].split("#")[0].strip().endswith(".py")]
+            continue
+        out.append(line)
+        i += 1
+    path.write_text("".join(out))
+
+
+if __name__ == "__main__":
+    write_code_deps()

@@ -140,7 +140,7 @@ def test_two_strong_views_of_each_image(tmp_path):
         paths,
         labels,
         batch_size=4,
-        augment="strong",
+        augment="tade",
         size=32,
         resize=36,
         mean=[0.5] * 3,

@@ -7,19 +7,21 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 import torch.nn as nn
 
 from ltr.config.methods.ride import RideTrain
 from ltr.config.methods.tade import AggregationParams, TadeParams
-from ltr.data.loader import TensorBatches, strong_augment
+from ltr.data.loader import TensorBatches, random_crop_flip, random_resized_crop_flip, strong_augment
 from ltr.data.split_list import SplitList
+from ltr.data.views import LARGE_IMAGE_VIEWS, MOCO_V2, SMALL_IMAGE_VIEWS, StrongView
 from ltr.engine.cost import macs_per_image
 from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.diverse_experts import DiverseExpertLoss, rank_reversed_prior
 from ltr.losses.ldam import LDAMLoss
 from ltr.losses.ride import RIDELoss
-from ltr.methods.tade import aggregation_loss, learn_weights
+from ltr.methods.tade import aggregation_loss, learn_weights, reported_logits
 from ltr.models import count_parameters, create_model
 from ltr.models.multi_expert import MultiExpertNet
 
@@ -280,7 +282,7 @@ def test_learn_weights_favours_the_stable_expert():
     model = OneStableExpert().train()
     p = AggregationParams(epochs=2, batch_size=8, stop_below=0.0)
     weights, epochs = learn_weights(_fake_ctx(calls), model, "test", p)
-    assert calls == [("test", 8, "strong", True, 0)]
+    assert calls == [("test", 8, "tade", True, 0)]
     assert not model.training  # frozen in eval mode
     assert epochs == 2  # nothing can fall below 0: every epoch runs
     assert epochs <= p.epochs
@@ -304,7 +306,7 @@ def test_tensor_batches_yield_two_different_strong_views_of_the_same_images():
     images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=gen)
     labels = torch.tensor([3, 1, 4, 1, 5, 9])
     kwargs = {"batch_size": 4, "mean": [0.5] * 3, "std": [0.25] * 3}
-    strong = list(TensorBatches(images, labels, augment="strong", **kwargs).epoch(0, views=2))
+    strong = list(TensorBatches(images, labels, augment="tade", **kwargs).epoch(0, views=2))
     assert [y.tolist() for _, y in strong] == [[3, 1, 4, 1], [5, 9]]  # no shuffle: the images in order
     for (v1, v2), _ in strong:
         assert v1.shape == v2.shape and v1.shape[1:] == (3, 32, 32)
@@ -319,15 +321,77 @@ def test_tensor_batches_yield_two_different_strong_views_of_the_same_images():
     assert_close(c1, (images[:4].float() - 127.5) / 63.75, atol=1e-5)
 
 
-def test_strong_augment_keeps_shape_and_range():
+@pytest.mark.parametrize("view", SMALL_IMAGE_VIEWS.values(), ids=list(SMALL_IMAGE_VIEWS))
+def test_strong_augment_keeps_shape_and_range(view):
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=gen)
     images[0] = 255  # saturated images
     images[1] = 0
-    out = strong_augment(images, torch.Generator().manual_seed(1))
+    out = strong_augment(images, torch.Generator().manual_seed(1), view)
     assert out.shape == images.shape and out.dtype.is_floating_point
     assert out.min() >= 0 and out.max() <= 255 + 1e-3  # float rounding in the blur may overshoot by ~1e-5
     assert not torch.allclose(out, images.float())
+
+
+def test_each_use_has_its_originals_view_on_each_path():
+    # TADE on CIFAR: pad-crop, blur p 0.2; TADE on ImageNet / Places: RandomResizedCrop(0.2-1), blur p 0.5
+    assert SMALL_IMAGE_VIEWS["tade"] == StrongView("pad", blur_p=0.2)
+    assert LARGE_IMAGE_VIEWS["tade"] == StrongView("resized", blur_p=0.5, crop_scale=(0.2, 1.0))
+    assert SMALL_IMAGE_VIEWS["moco"] is LARGE_IMAGE_VIEWS["moco"] is MOCO_V2  # MoCo v2: one view everywhere
+    assert (MOCO_V2.crop, MOCO_V2.blur_p, MOCO_V2.grey_p, MOCO_V2.jitter_p) == ("resized", 0.5, 0.2, 0.8)
+
+
+@pytest.mark.parametrize("name", ["tade", "moco"])
+def test_image_list_transform_is_built_from_the_same_view(name):
+    from torchvision import transforms
+
+    from ltr.data.image_loader import image_transform
+
+    view = LARGE_IMAGE_VIEWS[name]
+    steps = image_transform(name, 32, 36, [0.5] * 3, [0.25] * 3).transforms
+    crop = next(t for t in steps if isinstance(t, transforms.RandomResizedCrop))
+    assert crop.scale == view.crop_scale
+    applied = {type(t.transforms[0]).__name__: t.p for t in steps if isinstance(t, transforms.RandomApply)}
+    assert applied == {"ColorJitter": view.jitter_p, "GaussianBlur": view.blur_p}
+    grey = next(t for t in steps if isinstance(t, transforms.RandomGrayscale))
+    assert grey.p == view.grey_p
+
+
+def test_pad_view_without_colour_steps_is_the_training_crop_and_flip():
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    bare = StrongView("pad", blur_p=0.0, jitter_p=0.0, grey_p=0.0)
+    out = strong_augment(images, torch.Generator().manual_seed(5), bare)
+    assert_close(out, random_crop_flip(images, torch.Generator().manual_seed(5)).float(), atol=1e-3)
+
+
+def test_random_resized_crop_zooms_into_a_part_of_the_image():
+    # each column holds its index x 8: a crop is a monotone ramp (rising, or falling when flipped)
+    # inside 0..248, and with areas of at most a quarter no crop spans the whole image
+    ramp = (torch.arange(32) * 8).to(torch.uint8).expand(16, 3, 32, 32).contiguous()
+    out = random_resized_crop_flip(ramp, torch.Generator().manual_seed(0), (0.1, 0.25))
+    row = out[:, 0, 16]
+    steps = row.diff(dim=1)
+    assert bool(((steps >= -1e-3).all(1) | (steps <= 1e-3).all(1)).all())
+    assert row.min() >= 0 and row.max() <= 248 + 1e-3
+    span = row.max(1).values - row.min(1).values
+    assert bool((span < 0.75 * 248).all()) and bool((span > 0.2 * 248).all())
+    constant = torch.full((4, 3, 32, 32), 77, dtype=torch.uint8)
+    assert_close(random_resized_crop_flip(constant, torch.Generator(), MOCO_V2.crop_scale), constant.float(), atol=1e-3)
+
+
+def test_tade_reports_the_expert_mean_and_aggregates_only_the_shifted_splits():
+    from ltr.layout import SHIFTED_SPLITS
+
+    gen = torch.Generator().manual_seed(0)
+    splits = ["train", "val", "test", "open", *SHIFTED_SPLITS]
+    experts = {s: torch.randn(4, 3, 5, generator=gen).numpy() for s in splits}
+    weights = {s: [0.2, 0.3, 0.5] for s in ["test", *SHIFTED_SPLITS]}
+    weights["test_backward50"] = [0.0, 0.0, 1.0]
+    out = reported_logits(experts, weights)
+    for split in ("train", "val", "test", "open"):  # closed.*, open.* and agnostic.uniform: the mean
+        assert np.allclose(out[split], experts[split].mean(axis=1), atol=1e-6)
+    assert np.allclose(out["test_backward50"], experts["test_backward50"][:, 2], atol=1e-6)
+    assert np.allclose(out["test_forward50"], np.einsum("e,nec->nc", [0.2, 0.3, 0.5], experts["test_forward50"]))
 
 
 # ---------------------------------------------------------------- 9. defaults

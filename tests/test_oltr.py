@@ -121,8 +121,8 @@ def test_meta_embedding_far_from_every_centroid_gives_smaller_logits():
 # ---------------------------------------------------------------- 3. discriminative centroid loss
 
 
-def disc_loss(margin: float = 10.0) -> DiscCentroidsLoss:
-    loss = DiscCentroidsLoss(2, 2, margin=margin, repel_weight=0.01).double()
+def disc_loss(margin: float = 10.0, centroid_gradient: str = "autograd") -> DiscCentroidsLoss:
+    loss = DiscCentroidsLoss(2, 2, margin=margin, repel_weight=0.01, centroid_gradient=centroid_gradient).double()
     set_(loss.centroids, [[0.0, 0.0], [2.0, 0.0]])
     return loss
 
@@ -132,14 +132,38 @@ def hand_inputs():
     return features, torch.tensor([0, 1])
 
 
-def test_disc_centroids_loss_value():
+@pytest.mark.parametrize("centroid_gradient", ["original", "autograd"])
+def test_disc_centroids_loss_value(centroid_gradient):
     # attract: |[1,0] - [0,0]|^2 + |[2,1] - [2,0]|^2 = 1 + 1 = 2, / 2 / B(=2) = 0.5
     # repel: other-class squared distances |f0 - c1|^2 = 1, |f1 - c0|^2 = 4 + 1 = 5, true-class entries 0
     #   -> sum 6 over B*C = 4 entries = 1.5 -> clamp(10 - 1.5, 0, 1e6) = 8.5
     # loss = 0.5 + 0.01 * 8.5 = 0.585
-    loss = disc_loss()
+    loss = disc_loss(centroid_gradient=centroid_gradient)
     features, labels = hand_inputs()
     assert loss(features, labels).item() == pytest.approx(0.585, abs=1e-12)
+
+
+def test_disc_centroids_original_gradient_is_the_center_loss_update_unscaled_by_the_loss_weight():
+    """The default: the released code's hand-written backward. Per centroid, the attracting term gives
+    sum_{i: y_i = j} (c_j - f_i) / ((1 + n_j) B), whatever multiplies the loss; the repelling term and
+    the features' gradient are autograd's."""
+    loss = disc_loss(centroid_gradient="original")
+    features, labels = hand_inputs()
+    (0.01 * loss(features, labels)).backward()
+    # attract, n_0 = n_1 = 1, B = 2: c0 = ([0,0] - [1,0]) / (2 * 2) = [-0.25, 0]; c1 = ([2,0] - [2,1]) / 4 = [0, -0.25]
+    # repel (autograd, x 0.01 x 0.01 x 2 / (B C)): c0 += -0.0001/4 * 2 * ([0,0] - [2,1]) = [0.0001, 0.00005]
+    #                                              c1 += -0.0001/4 * 2 * ([2,0] - [1,0]) = [-0.00005, 0]
+    assert torch.allclose(loss.centroids.grad, t([[-0.2499, 0.00005], [-0.00005, -0.25]]), atol=1e-12)
+    # features: 0.01 x the autograd gradient of the loss ([[0.505, 0], [-0.01, 0.495]], below)
+    assert torch.allclose(features.grad, t([[0.00505, 0.0], [-0.0001, 0.00495]]), atol=1e-12)
+
+
+def test_disc_centroids_original_update_counts_the_class_images_in_the_batch():
+    # two images of class 0 at [1,0] and [3,0], centroid [0,0]: (c - f) summed = [-4, 0], / ((1 + 2) B=2)
+    loss = DiscCentroidsLoss(2, 2, margin=0.0, centroid_gradient="original").double()
+    set_(loss.centroids, [[0.0, 0.0], [5.0, 5.0]])
+    loss(t([[1.0, 0.0], [3.0, 0.0]]), torch.tensor([0, 0])).backward()
+    assert torch.allclose(loss.centroids.grad, t([[-4 / 6, 0.0], [0.0, 0.0]]), atol=1e-12)
 
 
 def test_disc_centroids_gradient_matches_the_hand_formulas():
@@ -189,8 +213,8 @@ def test_disc_centroids_inactive_hinge_gives_the_center_loss_gradient():
 
 @pytest.mark.parametrize("margin", [10.0, 1.0])
 def test_disc_centroids_loss_weight_scales_the_centroid_gradient(margin):
-    # the original's hand-written centroid backward ignored the upstream gradient (the 0.01 loss weight);
-    # here 0.01 * loss must give 0.01 * the centroid gradient
+    # centroid_gradient "autograd": 0.01 * loss gives 0.01 * the centroid gradient (the original's
+    # hand-written backward ignores that weight)
     loss = disc_loss(margin)
     features, labels = hand_inputs()
     loss(features, labels).backward()

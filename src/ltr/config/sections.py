@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ltr.config.fields import Section, param
 
 DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt", "inat2018")
+SCHEDULES = ("cosine", "multistep", "constant")
 ARCHS = ("resnet8", "resnet20", "resnet32", "resnet10", "resnet18", "resnet50", "resnet152", "resnext50_32x4d")
 
 
@@ -76,7 +77,7 @@ class TrainConfig(Section):
     nesterov: bool = False
     weight_decay: float = param(5e-4, ge=0.0)
     warmup_epochs: int = param(1, ge=0)  # linear warm-up, then the schedule
-    schedule: str = param("cosine", choices=("cosine", "multistep", "constant"))
+    schedule: str = param("cosine", choices=SCHEDULES)
     milestones: list[int] = param([])  # epochs where multistep multiplies the lr by gamma
     gamma: float = param(0.1, gt=0.0, le=1.0)
     augment: str = param("crop_flip", choices=("none", "crop_flip"))
@@ -106,6 +107,9 @@ class PretrainConfig(TrainConfig):
 
     kind: str = param("rotation", choices=("rotation", "moco"))
     moco: MocoConfig = param(MocoConfig())
+    # the lr of the stage 1 that starts from this backbone (train_feature.py: 0.01, which keeps the
+    # pre-training); stage1.lr stays the from-scratch rate of the stage 1 every other method shares
+    stage1_lr: float = param(0.01, gt=0.0)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from ltr.data.loader import epoch_generator
+from ltr.data.views import LARGE_IMAGE_VIEWS
 from ltr.errors import LtrError
 from ltr.processes import local_slice, rank
 
 
 def image_transform(augment: str, size: int, resize: int, mean, std):
     """The OLTR / Decoupling transforms: RandomResizedCrop + flip + colour jitter to train ("crop_flip"),
-    Resize + CenterCrop to test ("none"); "strong" is the MoCo-v2 view of TADE's test-time training."""
+    Resize + CenterCrop to test ("none"); "tade" and "moco" are the strong views of ltr.data.views."""
     from torchvision import transforms  # 1.5 s to import: only the stages that decode images pay for it
 
     if augment == "crop_flip":
@@ -23,12 +24,17 @@ def image_transform(augment: str, size: int, resize: int, mean, std):
             transforms.RandomHorizontalFlip(),
             transforms.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0),
         ]
-    elif augment == "strong":
+    elif augment in LARGE_IMAGE_VIEWS:
+        view = LARGE_IMAGE_VIEWS[augment]
+        if view.crop == "pad":
+            crop = [transforms.Resize(size), transforms.CenterCrop(size), transforms.RandomCrop(size, padding=4)]
+        else:
+            crop = [transforms.RandomResizedCrop(size, scale=view.crop_scale)]
         steps = [
-            transforms.RandomResizedCrop(size, scale=(0.2, 1.0)),
-            transforms.RandomApply([transforms.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
-            transforms.RandomGrayscale(p=0.2),
-            transforms.RandomApply([transforms.GaussianBlur(23, sigma=(0.1, 2.0))], p=0.5),
+            *crop,
+            transforms.RandomApply([transforms.ColorJitter(*view.jitter)], p=view.jitter_p),
+            transforms.RandomGrayscale(p=view.grey_p),
+            transforms.RandomApply([transforms.GaussianBlur(23, sigma=view.blur_sigma)], p=view.blur_p),
             transforms.RandomHorizontalFlip(),
         ]
     else:

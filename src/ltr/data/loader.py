@@ -5,11 +5,14 @@ at once from a CPU generator seeded by (seed, epoch), so an epoch's batches are 
 CUDA and after a resume.
 """
 
+import math
 from collections.abc import Iterator
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
+from ltr.data.views import SMALL_IMAGE_VIEWS, StrongView
 from ltr.processes import local_slice
 
 PAD = 4  # RandomCrop(32, padding=4) of the CIFAR recipes
@@ -43,21 +46,46 @@ def _grey(x: torch.Tensor) -> torch.Tensor:
     return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
 
 
-def strong_augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """The MoCo-v2-style view of TADE's test-time aggregation for 32x32 images, drawn per image for a
-    whole batch: crop + flip, colour jitter (brightness, contrast, saturation 0.4, hue 0.1) with
-    p 0.8, greyscale with p 0.2, Gaussian blur (sigma 0.1-2) with p 0.2. uint8 in, float 0-255 out."""
+def random_resized_crop_flip(images: torch.Tensor, gen: torch.Generator, scale: tuple[float, float]) -> torch.Tensor:
+    """RandomResizedCrop (area fraction in `scale`, aspect ratio 3/4-4/3, log-uniform) back to the input
+    size with bilinear sampling, then a random horizontal flip; a crop that would not fit is clipped
+    to the image (torchvision retries instead). uint8 in, float 0-255 out."""
+    b, c, h, w = images.shape
+    area = _uniform(gen, b, *scale, "cpu")
+    ratio = torch.exp(_uniform(gen, b, math.log(3 / 4), math.log(4 / 3), "cpu"))
+    width, height = (area * ratio).sqrt().clamp(max=1.0), (area / ratio).sqrt().clamp(max=1.0)
+    cx = width / 2 + torch.rand(b, generator=gen) * (1 - width)  # crop centre, as a fraction of the image
+    cy = height / 2 + torch.rand(b, generator=gen) * (1 - height)
+    flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2] = width * flip, 2 * cx - 1
+    theta[:, 1, 1], theta[:, 1, 2] = height, 2 * cy - 1
+    grid = F.affine_grid(theta.to(images.device), [b, c, h, w], align_corners=False)
+    return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def strong_augment(images: torch.Tensor, gen: torch.Generator, view: StrongView) -> torch.Tensor:
+    """A strong view (ltr.data.views) drawn per image for a whole batch: the crop and flip, colour
+    jitter with p view.jitter_p, greyscale with p view.grey_p, Gaussian blur with p view.blur_p (the
+    flip commutes with the rest, so it comes with the crop). uint8 in, float 0-255 out."""
     dev, b = images.device, len(images)
-    x = random_crop_flip(images, gen).float() / 255
+    if view.crop == "pad":
+        x = random_crop_flip(images, gen).float() / 255
+    else:
+        x = random_resized_crop_flip(images, gen, view.crop_scale) / 255
 
     def per_image(values):
         return values.view(b, 1, 1, 1)
 
-    jitter = per_image((torch.rand(b, generator=gen) < 0.8).to(dev).float())
-    brightness = per_image(_uniform(gen, b, 0.6, 1.4, dev))
-    contrast = per_image(_uniform(gen, b, 0.6, 1.4, dev))
-    saturation = per_image(_uniform(gen, b, 0.6, 1.4, dev))
-    hue = _uniform(gen, b, -0.1, 0.1, dev) * 2 * torch.pi
+    def happens(p):
+        return per_image((torch.rand(b, generator=gen) < p).to(dev).float())
+
+    strength_b, strength_c, strength_s, strength_h = view.jitter
+    jitter = happens(view.jitter_p)
+    brightness = per_image(_uniform(gen, b, 1 - strength_b, 1 + strength_b, dev))
+    contrast = per_image(_uniform(gen, b, 1 - strength_c, 1 + strength_c, dev))
+    saturation = per_image(_uniform(gen, b, 1 - strength_s, 1 + strength_s, dev))
+    hue = _uniform(gen, b, -strength_h, strength_h, dev) * 2 * torch.pi
     y = (x * brightness).clamp(0, 1)
     mean = _grey(y).mean(dim=(2, 3), keepdim=True)
     y = ((y - mean) * contrast + mean).clamp(0, 1)
@@ -70,20 +98,26 @@ def strong_augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     yiq = torch.stack([yiq[:, 0], cos * i - sin * q, sin * i + cos * q], dim=1)
     y = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(to_yiq), yiq).clamp(0, 1)
     x = jitter * y + (1 - jitter) * x
-    grey = per_image((torch.rand(b, generator=gen) < 0.2).to(dev).float())
+    grey = happens(view.grey_p)
     x = grey * _grey(x).expand_as(x) + (1 - grey) * x
-    blur = per_image((torch.rand(b, generator=gen) < 0.2).to(dev).float())
-    sigma = _uniform(gen, b, 0.1, 2.0, dev)
-    taps = torch.arange(-4, 5, device=dev, dtype=torch.float32)
+    blur = happens(view.blur_p)
+    sigma = _uniform(gen, b, *view.blur_sigma, dev)
+    radius = min(BLUR_RADIUS, x.shape[2] - 1, x.shape[3] - 1)  # reflection needs a pad below the size
+    taps = torch.arange(-radius, radius + 1, device=dev, dtype=torch.float32)
     kernel = torch.exp(-(taps[None] ** 2) / (2 * sigma[:, None] ** 2))
-    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(3, dim=0)  # (B*3, 9)
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(3, dim=0)  # (B*3, taps)
     flat = x.reshape(1, b * 3, *x.shape[2:])
-    flat = F.conv2d(F.pad(flat, (4, 4, 0, 0), mode="reflect"), kernel[:, None, None, :], groups=b * 3)
-    flat = F.conv2d(F.pad(flat, (0, 0, 4, 4), mode="reflect"), kernel[:, None, :, None], groups=b * 3)
+    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="reflect"), kernel[:, None, None, :], groups=b * 3)
+    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="reflect"), kernel[:, None, :, None], groups=b * 3)
     return 255 * (blur * flat.reshape_as(x) + (1 - blur) * x)
 
 
-AUGMENTS = {"none": None, "crop_flip": random_crop_flip, "strong": strong_augment}
+BLUR_RADIUS = 6  # taps either side: 3 sigma at the largest sigma, 2
+AUGMENTS = {
+    "none": None,
+    "crop_flip": random_crop_flip,
+    **{name: partial(strong_augment, view=view) for name, view in SMALL_IMAGE_VIEWS.items()},
+}
 
 
 class TensorBatches:

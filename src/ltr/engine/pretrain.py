@@ -2,7 +2,8 @@
 two recipes of Liu & Liu, "Investigate the Essence of Long-Tailed Recognition from a Unified
 Perspective" (2021) — 4-way rotation prediction (Gidaris et al., ICLR 2018) and MoCo v2.
 
-The pretrain stage writes backbone.pt; stage 1 starts from it. Model selection uses a val accuracy of
+The pretrain stage writes backbone.pt; stage 1 starts from it, at `pretrain.stage1_lr` (its manifest
+carries that rate and the pretext val accuracy). Model selection uses a val accuracy of
 the pretext task itself (rotation accuracy; for MoCo, finding each val image's other view among the
 batch), never a class label.
 """
@@ -82,8 +83,9 @@ def moco_accuracy(model, val) -> float:
     return 100.0 * correct / total
 
 
-def pretrain_backbone(ctx, out) -> None:
-    """Pre-train under the `pretrain` params; out/backbone.pt is what stage 1 loads."""
+def pretrain_backbone(ctx, out) -> dict:
+    """Pre-train under the `pretrain` params; out/backbone.pt is what stage 1 loads. Returns what the
+    manifest adds: the lr of the stage 1 that starts from it, and the best pretext val accuracy."""
     cfg = ctx.cfg.pretrain
     torch.manual_seed(ctx.cfg.seed)
     backbone = create_backbone(ctx.cfg.model.arch)
@@ -94,10 +96,11 @@ def pretrain_backbone(ctx, out) -> None:
         fit_kwargs = {"step": RotationStep(ctx.cfg.seed), "val_metric": lambda m: rotation_accuracy(m, val)}
     else:
         model = MoCo(backbone, **dataclasses.asdict(cfg.moco))
-        cfg = dataclasses.replace(cfg, augment="strong")  # two strong views of each image, as MoCo v2
-        val = ctx.batches(ctx.split("val"), val_size, augment="strong", seed=ctx.cfg.seed)
+        cfg = dataclasses.replace(cfg, augment="moco")  # two MoCo v2 views of each image
+        val = ctx.batches(ctx.split("val"), val_size, augment="moco", seed=ctx.cfg.seed)
         fit_kwargs = {"step": moco_step, "val_metric": lambda m: moco_accuracy(m, val), "views": 2}
     model = ctx.to_device(model)
     result = ctx.train_and_save(out, model, cfg, with_cost=False, **fit_kwargs)
     save_checkpoint(out / "backbone.pt", model.backbone.state_dict(), arch=ctx.cfg.model.arch, kind=cfg.kind)
     print(f"pretrain: {cfg.kind}, best val pretext accuracy {result.best_val_top1:.2f}% at epoch {result.best_epoch}")
+    return {"kind": cfg.kind, "stage1_lr": cfg.stage1_lr, "val_top1": round(result.best_val_top1, 3)}

@@ -45,7 +45,7 @@ def run_method_step(stage: str, directory: Path, live_dir: Path, step_name: str,
     step = getattr(load_method(cfg.method), step_name)
     ctx = StageContext(cfg, stage, live_dir)
     with atomic_dir(directory) as out:
-        step(ctx, cfg.method_params, out, *args)
-        write_manifest(out, used=True, method=cfg.method, **manifest)
+        told = step(ctx, cfg.method_params, out, *args) or {}  # what the next stages need to know
+        write_manifest(out, used=True, method=cfg.method, **manifest, **told)
     ctx.finish()
     processes.shutdown()

@@ -1,9 +1,9 @@
 """Classifier re-training on frozen stage-1 features (Kang et al., "Decoupling Representation and
 Classifier for Long-Tailed Recognition", ICLR 2020), shared by cRT, LWS and SSP.
 
-The stage-1 backbone is frozen (no gradients, BatchNorm statistics kept), a new head is trained with
-class-aware sampling under the method's `train` schedule. The method gives the head:
-`make_head(stage1_head)`.
+The stage-1 backbone's weights are frozen (no gradients; its BatchNorm statistics are re-estimated in
+train mode, as in the original), and a new head is trained with class-aware sampling under the
+method's `train` schedule. The method gives the head: `make_head(stage1_head)`.
 """
 
 from collections.abc import Callable

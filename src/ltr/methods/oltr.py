@@ -5,7 +5,8 @@ Stage 2 fine-tunes the stage-1 model with modulated attention on the last featur
 an extra fc layer), replaces the linear head by the meta-embedding classifier, and trains with
 cross-entropy plus 0.01 x the discriminative centroid loss under class-aware sampling (4 images per
 class). The centroids start as the class means of the training features of the stage-2 network at
-initialisation (test-time transform), then are learned with their own learning rate.
+initialisation (test-time transform), then are learned with their own learning rate, by the
+original's hand-written center-loss update by default (ltr.losses.disc_centroids).
 """
 
 import torch
@@ -32,7 +33,7 @@ class OLTRNet(nn.Module):
         self.fc = nn.Sequential(nn.Linear(dim, p.fc_dim), nn.ReLU()) if p.fc_dim else nn.Identity()
         dim = p.fc_dim or dim
         self.classifier = MetaEmbeddingClassifier(dim, num_classes, p.reach_scale, p.cos_scale)
-        self.centroid_loss = DiscCentroidsLoss(num_classes, dim)
+        self.centroid_loss = DiscCentroidsLoss(num_classes, dim, centroid_gradient=p.centroid_gradient)
 
     def direct_features(self, x: torch.Tensor) -> torch.Tensor:
         maps = self.attention(self.backbone.forward_map(x))

@@ -33,18 +33,15 @@ class Classifier(nn.Module):
 
 
 class FrozenBackbone(nn.Module):
-    """A backbone whose features stay what they were: no gradients, BatchNorm statistics frozen
-    (eval mode) even while the model around it trains."""
+    """A backbone whose weights stay what they were (no gradients) while the model around it trains.
+    Its BatchNorm follows the model's mode, so in training its statistics are re-estimated on what the
+    method samples (class-balanced for cRT, LWS, SSP and the few-shot expert): the originals call
+    train() on every network and only stop the backbone's gradients."""
 
     def __init__(self, backbone: nn.Module):
         super().__init__()
         self.backbone = backbone.requires_grad_(False)
         self.out_dim = backbone.out_dim
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.backbone.eval()
-        return self
 
     def forward_map(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -56,9 +53,9 @@ class FrozenBackbone(nn.Module):
 
 
 def train_last_stages(backbone: nn.Module, stages: int) -> nn.Module:
-    """Keep only the last `stages` residual stages of a backbone trainable (-1: all of it; 0: none,
-    the backbone is frozen with its BatchNorm statistics). Partly frozen backbones keep updating BN
-    statistics in train mode, as the class-balanced experts code does."""
+    """Keep only the last `stages` residual stages of a backbone trainable (-1: all of it; 0: none, a
+    FrozenBackbone). Frozen parts keep updating BN statistics in train mode, as the class-balanced
+    experts code does."""
     if stages < 0:
         return backbone
     if stages == 0:

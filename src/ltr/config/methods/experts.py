@@ -4,12 +4,19 @@ from dataclasses import dataclass
 
 from ltr.config.fields import Section, param
 from ltr.config.methods import Empty, MethodSpec
-from ltr.config.sections import FineTuneConfig
+from ltr.config.sections import SCHEDULES, FineTuneConfig
 
 
 @dataclass(frozen=True)
 class ExpertParams(FineTuneConfig):
-    lr: float = param(0.01, gt=0.0)
+    """One expert's schedule. The defaults are the original's ImageNet-LT ones: SGD lr 0.1; many and
+    medium StepLR(10, 0.1) (here multistep at 10 and 20, with 30 epochs as a cap that early stopping
+    reaches first in the original), few cosine over 60 epochs; early stopping at patience 15."""
+
+    epochs: int = param(30, ge=1)
+    lr: float = param(0.1, gt=0.0)
+    schedule: str = param("multistep", choices=SCHEDULES)
+    milestones: list[int] = param([10, 20])
     open_ratio: float = param(16.0, gt=0.0)  # subset training images per "others" image
     train_stages: int = param(-1, ge=-1)  # -1 all; 0 classifier only; k: last k residual stages + classifier
     patience: int = param(15, ge=1)  # stop after this many epochs without a better val top-1
@@ -36,7 +43,7 @@ class ExpertsParams(Section):
     few_threshold: int = param(20, ge=1)  # few-shot expert: n < few_threshold; medium: the rest
     many: ExpertParams = param(ExpertParams())
     medium: ExpertParams = param(ExpertParams(train_stages=1))
-    few: ExpertParams = param(ExpertParams(train_stages=0))
+    few: ExpertParams = param(ExpertParams(epochs=60, schedule="cosine", milestones=[], train_stages=0))
     train: Empty = param(Empty())  # stage 2 is unused: the experts have their own stages
     logits: ExpertsLogits = param(ExpertsLogits())
 

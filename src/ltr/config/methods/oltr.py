@@ -15,6 +15,9 @@ class OltrTrain(FineTuneConfig):
     backbone_lr_factor: float = param(0.1, ge=0.0)
     centroid_lr: float = param(0.01, ge=0.0)
     centroid_loss_weight: float = param(0.01, ge=0.0)
+    # original: the released code's hand-written centroid update, which this weight does not scale;
+    # autograd: the exact gradient of the weighted loss (centroids 20-100x slower here)
+    centroid_gradient: str = param("original", choices=("original", "autograd"))
     samples_per_class: int = param(4, ge=1)  # class-aware sampling: images of one class per draw
     attention: bool = True  # modulated attention on the last feature map
     fc_dim: int = param(0, ge=0)  # 0: none; else Linear(feature -> fc_dim) + ReLU after pooling (papers: 512)
