@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,15 @@ TINY = {
 def write_params(repo: Path, overrides: dict) -> None:
     params = yaml.safe_load((repo / "params.yaml").read_text())
     (repo / "params.yaml").write_text(yaml.safe_dump(merge(params, overrides), sort_keys=False))
+
+
+def wait_for_saved_stage1_epoch(repo: Path, proc: subprocess.Popen, timeout: float = 180) -> None:
+    """Waits until a stage-1 run started in `repo` has saved an epoch's resume state (kept under
+    repo/.cache/ltr, outside any temporary workspace); fails if the run ends first."""
+    deadline = time.monotonic() + timeout
+    while not list((repo / ".cache" / "ltr").glob("stage1-*/state.pt")):
+        assert proc.poll() is None and time.monotonic() < deadline, "stage 1 ended before saving an epoch"
+        time.sleep(0.01)
 
 
 def stage_env(repo: Path) -> dict:

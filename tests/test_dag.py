@@ -129,6 +129,14 @@ def derived_code_deps(stage: str, definition: dict) -> list[str]:
     return [script, *templates, *fixed]
 
 
+def test_dvc_yaml_is_what_the_deps_writer_writes(tmp_path):
+    """`python tests/test_dag.py` leaves the committed dvc.yaml as it is: the writer and the check agree."""
+    copy = tmp_path / "dvc.yaml"
+    copy.write_text((REPO / "dvc.yaml").read_text())
+    write_code_deps(copy)
+    assert copy.read_text() == (REPO / "dvc.yaml").read_text()
+
+
 def write_code_deps(path: Path = REPO / "dvc.yaml") -> None:
     """Rewrites the .py entries of every stage's deps in dvc.yaml (comments and other deps kept):
     `python tests/test_dag.py` after a change of imports."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import run, stage_env, write_params
+from conftest import run, stage_env, wait_for_saved_stage1_epoch, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -123,10 +123,7 @@ def test_a_killed_temp_run_resumes_when_run_again(tiny_copy):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 180
-    while not list((tiny_copy / ".cache" / "ltr").glob("stage1-*/state.pt")):  # outside the temporary workspace
-        assert proc.poll() is None and time.monotonic() < deadline, "stage 1 ended before saving an epoch"
-        time.sleep(0.01)
+    wait_for_saved_stage1_epoch(tiny_copy, proc)  # its state lies outside the temporary workspace
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     out = run(command, tiny_copy).stdout
@@ -142,10 +139,7 @@ def test_a_second_exp_run_in_the_workspace_does_not_mix_into_the_first(tiny_copy
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 180
-    while not list((tiny_copy / ".cache" / "ltr").glob("stage1-*/state.pt")):  # the first is in stage 1
-        assert first.poll() is None and time.monotonic() < deadline, "stage 1 ended before saving an epoch"
-        time.sleep(0.01)
+    wait_for_saved_stage1_epoch(tiny_copy, first)  # the first is in stage 1
     second = run(["dvc", "exp", "run", "-S", "eval.open_threshold=0.3"], tiny_copy, check=False)
     assert second.returncode != 0  # DVC's lock refuses it, after it wrote its -S value into params.yaml
     _, err = first.communicate(timeout=300)

@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from conftest import run, stage_env, write_params
+from conftest import run, stage_env, wait_for_saved_stage1_epoch, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +26,7 @@ def _kill_after_first_saved_epoch(repo) -> int:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 120
-    while not list((repo / ".cache" / "ltr").glob("stage1-*/state.pt")):
-        assert proc.poll() is None and time.monotonic() < deadline, "stage 1 ended before saving an epoch"
-        time.sleep(0.01)
+    wait_for_saved_stage1_epoch(repo, proc, timeout=120)
     os.killpg(proc.pid, signal.SIGKILL)
     return proc.wait()
 
