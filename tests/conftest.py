@@ -91,7 +91,9 @@ def stage_env(repo: Path) -> dict:
     """The environment of the DVC and stage processes the tests start in a repository: its resume
     states in repo/.cache/ltr (the temporary workspaces of --temp and --queue runs find them there)."""
     return {
-        **os.environ,
+        # without SHELL, DVC runs commands with /bin/sh, which (dash) keeps itself between `dvc` and the
+        # stage, as on CI: the harder case for the stage's watch on `dvc`
+        **{k: v for k, v in os.environ.items() if k != "SHELL"},
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
         "DVC_SITE_CACHE_DIR": str(repo / ".dvc" / "tmp" / "site"),

@@ -2,6 +2,10 @@
 what it says was kept; the refusal of params changed under a running experiment."""
 
 import errno
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -98,3 +102,40 @@ def test_params_changed_under_a_running_experiment_are_refused(tmp_path, monkeyp
     (tmp_path / "params.yaml").write_text("method: tde\n")  # another `dvc exp run` wrote its -S values
     with pytest.raises(LtrError, match="params.yaml changed while this experiment runs"):
         load_config()
+
+
+def test_the_dvc_process_is_found_through_a_shell_and_its_end_stops_the_stage(tmp_path):
+    # dash (/bin/sh, what DVC runs commands with where SHELL is unset) keeps itself between `dvc` and
+    # the stage; "; true" makes any shell do so
+    found = subprocess.run(
+        ["sh", "-c", f'{sys.executable} -c "from ltr.dvc_process import dvc_process; print(dvc_process())"; true'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(found.stdout) == os.getpid()
+
+    stage = (
+        "import pathlib, signal, sys, time\n"
+        "from ltr.dvc_process import sigterm_when_dvc_ends\n"
+        f"out = pathlib.Path({str(tmp_path)!r})\n"
+        "signal.signal(signal.SIGTERM, lambda *_: (out.joinpath('stopped').write_text('yes'), sys.exit(143)))\n"
+        "out.joinpath('watched').write_text(str(sigterm_when_dvc_ends(poll_s=0.05)))\n"
+        "time.sleep(60)\n"
+    )
+    (tmp_path / "stage.py").write_text(stage)
+    dvc_stand_in = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess; subprocess.run(['sh', '-c', '{sys.executable} stage.py; true'])"],
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "watched").exists():
+        assert time.monotonic() < deadline, "the stage never started its watch"
+        time.sleep(0.02)
+    assert (tmp_path / "watched").read_text() == "True"
+    os.kill(dvc_stand_in.pid, signal.SIGKILL)  # `dvc` ends without passing anything on
+    dvc_stand_in.wait()
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "stopped").exists():
+        assert time.monotonic() < deadline, "the stage runs on after dvc ended"
+        time.sleep(0.02)

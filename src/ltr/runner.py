@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable
 
+from ltr.dvc_process import sigterm_when_dvc_ends
 from ltr.errors import LtrError
 from ltr.layout import is_main_process, what_was_kept
 
@@ -29,7 +30,8 @@ def _terminate(signum, frame):
 def _die_with_dvc() -> None:
     """Under DVC, receive SIGTERM when the `dvc` process that started the stage dies (e.g. it was
     sent SIGTERM itself), rather than go on as an orphan that later writes its outputs beside a new
-    run. Linux only; elsewhere a no-op."""
+    run; where a shell sits between them (DVC's /bin/sh), a watch on `dvc` does the same. Linux only;
+    elsewhere a no-op."""
     if "DVC_STAGE" not in os.environ or not sys.platform.startswith("linux"):
         return
     try:
@@ -38,6 +40,7 @@ def _die_with_dvc() -> None:
         return
     if os.getppid() == 1:  # the parent was gone before prctl took effect
         raise Terminated
+    sigterm_when_dvc_ends()
 
 
 def _stop(line: str, status: int) -> None:

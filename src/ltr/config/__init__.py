@@ -35,6 +35,7 @@ from ltr.config.sections import (
     SyntheticConfig,
     TrainConfig,
 )
+from ltr.dvc_process import dvc_process
 from ltr.errors import LtrError
 
 __all__ = [
@@ -132,7 +133,7 @@ def refuse_params_changed_under_the_experiment(text: str) -> None:
         return
     RUNS.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    mine = RUNS / str(os.getppid())  # DVC's shell execs the stage: its parent is the `dvc` process
+    mine = RUNS / str(dvc_process())
     if not mine.exists():
         for other in RUNS.iterdir():  # the runs that ended
             if not _alive(int(other.name)):
