@@ -25,6 +25,7 @@ from ltr.engine.train import fit, predict
 from ltr.metrics.accuracy import group_accuracy, per_class_accuracy
 from ltr.metrics.groups import shot_groups
 from ltr.models import create_model
+from probe_invariances import probe_top1  # noqa: I001 (bench/, beside this script)
 
 
 def run(images, labels, test_images, test_labels, val_images, val_labels, args, train_counts):
@@ -63,6 +64,9 @@ def run(images, labels, test_images, test_labels, val_images, val_labels, args, 
     logits, _ = predict(model, test, torch.device("cpu"), False)
     groups = shot_groups(train_counts)
     out = {}
+    if args.probe:
+        top1 = probe_top1(model, t(test_images).permute(0, 3, 1, 2), t(test_labels), mean, std)
+        out["probe_of_clean"] = {k: round(100 * v / top1["clean"]) for k, v in top1.items()}
     for name, z in {
         "softmax": logits,
         "logit_adjusted": logits - torch.log(torch.tensor(train_counts / train_counts.sum())),
@@ -86,6 +90,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--balanced", type=int, default=0, help="also train on this many images per class")
     p.add_argument("--skip-lt", action="store_true", help="only the balanced run")
+    p.add_argument("--probe", action="store_true", help="top-1 under greyscale, blur, strong views (% of clean)")
     args = p.parse_args()
     start = time.time()
     spec = SyntheticSpec(similarity=args.similarity, difficulty=args.difficulty)

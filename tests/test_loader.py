@@ -68,3 +68,16 @@ def test_sampler_sets_the_epoch():
 
 def test_epoch_generator_is_reproducible():
     assert torch.equal(torch.rand(3, generator=epoch_generator(2, 5)), torch.rand(3, generator=epoch_generator(2, 5)))
+
+
+def test_gaussian_blur_is_torchvisions_with_a_sigma_per_image():
+    import torchvision.transforms.v2.functional as TF
+
+    from ltr.data.filters import gaussian_blur
+
+    x = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    sigma = torch.tensor([0.5, 1.0, 2.0])
+    out = gaussian_blur(x, sigma, radius=4)
+    for i, s in enumerate(sigma.tolist()):
+        expected = TF.gaussian_blur(x[i], kernel_size=9, sigma=s)  # reflect-padded, as here
+        torch.testing.assert_close(out[i], expected, atol=1e-5, rtol=0)

@@ -1,11 +1,12 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from ltr.config import DataConfig, SyntheticConfig
 from ltr.data.datasets import DIGITS_KNOWN, digits, synthetic
-from ltr.data.synthetic import SyntheticSpec, generate, make_templates
+from ltr.data.synthetic import CLASS_HUE_P, SyntheticSpec, _object_colours, _to_range, generate, make_templates
 
 SMALL = SyntheticSpec(num_classes=6, num_superclasses=3, open_classes=2)
 
@@ -41,6 +42,28 @@ def _sibling_correlation(similarity: float) -> float:
 def test_similarity_is_the_latent_correlation_of_siblings():
     for s in (0.2, 0.5, 0.8):
         assert math.isclose(_sibling_correlation(s), s, abs_tol=0.06)
+
+
+def test_every_image_has_a_sky_above_a_darker_ground():
+    # the canonical "up" that makes rotation predictable: the top rows are lighter than the bottom ones
+    out = generate(SyntheticSpec(num_classes=20, num_superclasses=4, open_classes=0), {"train": 20}, 0, seed=3)
+    luminance = out["images"].float() @ torch.tensor([0.299, 0.587, 0.114])
+    top, bottom = luminance[:, :6].mean((1, 2)), luminance[:, -6:].mean((1, 2))
+    assert (top > bottom).float().mean() > 0.95
+
+
+def test_an_object_takes_its_class_hue_in_a_quarter_of_the_images_and_any_hue_otherwise():
+    spec = SyntheticSpec(num_classes=2, num_superclasses=1, open_classes=0)
+    templates = make_templates(spec, torch.Generator().manual_seed(0))
+    labels = torch.zeros(4000, dtype=torch.long)
+    hue, saturation, value = _object_colours(templates["latent"], labels, torch.Generator().manual_seed(1), 4000)
+    class_hue = float(_to_range(templates["latent"][0, -2], 0.0, 1.0))
+    gap = ((hue - class_hue + 0.5) % 1 - 0.5).abs()  # circular hue distance
+    near = float((gap < 0.1).float().mean())
+    # the class's hue (N(0, 0.04) around it) in CLASS_HUE_P of the draws, a uniform hue (20% of it near) in the rest
+    assert near == pytest.approx(CLASS_HUE_P * 0.9876 + (1 - CLASS_HUE_P) * 0.2, abs=0.03)
+    assert float((gap > 0.25).float().mean()) > 0.25  # a red car and a blue car are both cars
+    assert 0.0 <= float(saturation.min()) and float(saturation.max()) <= 0.9
 
 
 def test_synthetic_prepare_maps_open_classes_to_minus_one():

@@ -17,7 +17,7 @@ class SyntheticConfig(Section):
     num_superclasses: int = param(20, ge=1)
     open_classes: int = param(20, ge=0)  # extra classes whose test images form the open set
     similarity: float = param(0.5, ge=0.0, le=1.0)  # latent correlation of classes in one super-class
-    difficulty: float = param(0.5, ge=0.0, le=1.0)  # scales every nuisance of an instance
+    difficulty: float = param(0.4, ge=0.0, le=1.0)  # scales every nuisance of an instance
     train_per_class: int = param(500, ge=1)  # before the long-tailed cut
     test_per_class: int = param(100, ge=1)
     val_per_class: int = param(20, ge=1)

@@ -12,6 +12,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
+from ltr.data.filters import gaussian_blur
 from ltr.data.views import SMALL_IMAGE_VIEWS, StrongView
 from ltr.processes import local_slice
 
@@ -102,14 +103,7 @@ def strong_augment(images: torch.Tensor, gen: torch.Generator, view: StrongView)
     x = grey * _grey(x).expand_as(x) + (1 - grey) * x
     blur = happens(view.blur_p)
     sigma = _uniform(gen, b, *view.blur_sigma, dev)
-    radius = min(BLUR_RADIUS, x.shape[2] - 1, x.shape[3] - 1)  # reflection needs a pad below the size
-    taps = torch.arange(-radius, radius + 1, device=dev, dtype=torch.float32)
-    kernel = torch.exp(-(taps[None] ** 2) / (2 * sigma[:, None] ** 2))
-    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(3, dim=0)  # (B*3, taps)
-    flat = x.reshape(1, b * 3, *x.shape[2:])
-    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="reflect"), kernel[:, None, None, :], groups=b * 3)
-    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="reflect"), kernel[:, None, :, None], groups=b * 3)
-    return 255 * (blur * flat.reshape_as(x) + (1 - blur) * x)
+    return 255 * (blur * gaussian_blur(x, sigma, BLUR_RADIUS) + (1 - blur) * x)
 
 
 BLUR_RADIUS = 6  # taps either side: 3 sigma at the largest sigma, 2

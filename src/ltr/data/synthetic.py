@@ -1,15 +1,28 @@
-"""A procedural miniature of CIFAR-100: 32x32 RGB classes grouped into super-classes.
+"""A procedural miniature of CIFAR-100: small photos of objects standing on the ground, 32x32 RGB,
+classes grouped into super-classes.
 
-A class is a template of a few soft shapes ("parts"), each with a centre, axes, angle, a shape
-exponent (diamond to rectangle), two colours and a stripe texture. Every template parameter is a
-standard-normal latent mapped to its range through the normal CDF, so blending latents with
-variance-preserving weights makes two classes of one super-class correlate at exactly `similarity`
-without washing their colours toward grey.
+A class is an object template: a few soft parts (a body, limbs, small details), each with a place,
+size, angle, outline (diamond to ellipse to rectangle) and a tone (lighter or darker than the rest of
+the object). Identity lives in the silhouette and the arrangement of parts and their tones, at
+several scales, the way a car is a car in any colour. Colour and texture are weaker cues: a class has a
+hue that its objects take in a quarter of the images (any hue in the others) and a faint stripe texture
+whose frequency and phase vary per image.
 
-One scalar `difficulty` in [0, 1] scales every nuisance of an instance: part dropout and jitter, a
-global affine, a textured background, clutter made of other classes' parts, an occluder, colour
-jitter and pixel noise. Clutter from other classes and the global jitter are what make a handful of
-examples insufficient, so the long tail hurts as it does on CIFAR-100-LT.
+Every image has a canonical "up": a sky at the top, lighter than the ground below the horizon; the
+object stands on the ground, lit from above (lighter on top, darker below, a shadow at its foot),
+tilted by a few degrees at most. So rotation is predictable, and greyscale, colour jitter and mild
+blur keep most of the class evidence: each is a variation that the photos themselves contain
+(desaturated scenes, colour casts, out-of-focus shots).
+
+Every template parameter is a standard-normal latent mapped to its range through the normal CDF, so
+blending latents with variance-preserving weights makes two classes of one super-class correlate at
+exactly `similarity` (shared structure: siblings look alike in shape, not only in colour).
+
+One scalar `difficulty` in [0, 1] scales every nuisance of an instance: part dropout and jitter, the
+object's place, size and tilt, clutter (parts of other classes' objects on the horizon), an occluder in
+front, lighting, colour cast, defocus and sensor noise. Clutter from other classes and the instance
+jitter are what make a handful of examples insufficient, so the long tail hurts as it does on
+CIFAR-100-LT.
 
 All random draws come from one seeded generator in a fixed order: the same spec gives the same bytes.
 """
@@ -18,23 +31,30 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
-PARTS = 5  # object parts per class template
+from ltr.data.filters import gaussian_blur
+
+PARTS = 6  # object parts per class template: the first four large, the last two small details
+LARGE = 4
 CLUTTER = 3  # clutter slots per image, each filled with probability `difficulty`
+CLASS_HUE_P = 0.25  # how often an object takes its class's hue (else any hue)
 
-# latent layout of one part: (name, first index, width, low, high)
+# latent layout of one part: name -> (first index, width, low, high)
 _PART_FIELDS = {
-    "centre": (0, 2, -0.55, 0.55),
-    "axes": (2, 2, 0.16, 0.50),
-    "angle": (4, 1, 0.0, math.pi),
+    "centre": (0, 2, -0.55, 0.55),  # x across, y up from the object's middle (object frame, height ~2)
+    "axes": (2, 2, 0.22, 0.55),  # large parts; details are scaled down (_DETAIL_SCALE)
+    "angle": (4, 1, -0.7, 0.7),  # limbs lean; the object as a whole stays upright
     "shape": (5, 1, 0.0, 2.0),  # 0 diamond, 1 ellipse, 2 rectangle
-    "colour_a": (6, 3, 0.0, 1.0),
-    "colour_b": (9, 3, 0.0, 1.0),
-    "stripe_freq": (12, 1, 0.0, 2.2),  # stripes per unit of the part frame
-    "stripe_angle": (13, 1, 0.0, math.pi),
+    "tone": (6, 1, -0.35, 0.35),  # lightness relative to the object's colour
+    "stripe_freq": (7, 1, 0.5, 3.0),  # stripes per unit of the part frame
+    "stripe_angle": (8, 1, 0.0, math.pi),
+    "stripe_amp": (9, 1, 0.0, 0.12),  # a faint texture: a weak cue
 }
-_PART_DIM = 14
-_BACKGROUND_DIM = 3
+_PART_DIM = 10
+_OBJECT_FIELDS = {"hue": 0, "aspect": 1}  # the class's hue; its width / height
+_OBJECT_DIM = 2
+_DETAIL_SCALE = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,7 +87,7 @@ def make_templates(spec: SyntheticSpec, gen: torch.Generator) -> dict:
     open_super = torch.arange(spec.open_classes) % spec.num_superclasses
     superclass = torch.cat([known_super, open_super])
 
-    dim = PARTS * _PART_DIM + _BACKGROUND_DIM
+    dim = PARTS * _PART_DIM + _OBJECT_DIM
     base = torch.randn(spec.num_superclasses, dim, generator=gen)
     own = torch.randn(total, dim, generator=gen)
     s = spec.similarity
@@ -76,9 +96,13 @@ def make_templates(spec: SyntheticSpec, gen: torch.Generator) -> dict:
 
 
 def _part_params(latent: torch.Tensor) -> dict[str, torch.Tensor]:
-    """latent (..., PARTS * _PART_DIM) -> dict of (..., PARTS, width) parameters."""
+    """latent (..., dim) -> dict of (..., PARTS, width) parameters, details scaled down."""
     parts = latent[..., : PARTS * _PART_DIM].reshape(*latent.shape[:-1], PARTS, _PART_DIM)
-    return {name: _to_range(parts[..., i : i + w], low, high) for name, (i, w, low, high) in _PART_FIELDS.items()}
+    p = {name: _to_range(parts[..., i : i + w], low, high) for name, (i, w, low, high) in _PART_FIELDS.items()}
+    size = torch.ones(PARTS)
+    size[LARGE:] = _DETAIL_SCALE
+    p["axes"] = p["axes"] * size[:, None]
+    return p
 
 
 def _normal(gen, *shape):
@@ -89,31 +113,51 @@ def _uniform(gen, *shape):
     return torch.rand(*shape, generator=gen)
 
 
-def _composite(canvas, grid, p, visible):
-    """Alpha-composite a batch of soft superellipse parts (B, K, ...) onto canvas (B, 3, H, W).
+def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Hue, saturation, value of the same shape (...) in [0, 1] -> (..., 3)."""
+    k = torch.tensor([5.0, 3.0, 1.0])
+    t = (k + h[..., None] * 6) % 6
+    return v[..., None] - v[..., None] * s[..., None] * torch.clamp(torch.minimum(t, 4 - t), 0, 1)
 
-    grid: (B, H, W, 2) coordinates in the object frame; p: dict of (B, K, width) tensors.
+
+def _composite(canvas, grid, p, visible, sharpness, shade):
+    """Alpha-composite a batch of soft parts (B, K, ...) onto canvas (B, 3, H, W), lit from above.
+
+    grid: (B, H, W, 2) coordinates in the parts' frame (x right, y down); p: dict of (B, K, width)
+    tensors with a "colour" (B, K, 3); sharpness: (B,) how hard the outlines are (focus); shade: how
+    much lighter a part is at its top than at its bottom, and how dark its rim.
     """
     for k in range(p["centre"].shape[1]):
         rel = grid - p["centre"][:, k, None, None, :]
         cos, sin = torch.cos(p["angle"][:, k]), torch.sin(p["angle"][:, k])
         u = (rel[..., 0] * cos[:, :, None] + rel[..., 1] * sin[:, :, None]) / p["axes"][:, k, None, None, 0]
         v = (-rel[..., 0] * sin[:, :, None] + rel[..., 1] * cos[:, :, None]) / p["axes"][:, k, None, None, 1]
-        # shape in [0, 2]: diamond (L1 norm) -> ellipse (L2) -> rectangle (Linf), blended linearly;
-        # cheaper than a superellipse's powers and as varied
+        # shape in [0, 2]: diamond (L1 norm) -> ellipse (L2) -> rectangle (Linf), blended linearly
         au, av = u.abs(), v.abs()
         t = p["shape"][:, k, None, None, 0]
         l1, l2, linf = au + av, torch.sqrt(u * u + v * v), torch.maximum(au, av)
         dist = torch.where(t < 1, l1 + t * (l2 - l1), l2 + (t - 1) * (linf - l2))
-        alpha = ((1 - dist) * 6 + 0.5).clamp(0, 1) * visible[:, k, None, None]
+        alpha = ((1 - dist) * sharpness[:, None, None] + 0.5).clamp(0, 1) * visible[:, k, None, None]
+        # light from above: brighter where the screen y is above the part's centre, a darker rim
+        height = p["axes"][:, k].max(-1).values[:, None, None]
+        light = 1 - shade * (rel[..., 1] / height).clamp(-1, 1) - 0.6 * shade * (dist - 0.6).clamp(0, 0.4) / 0.4
         phase = p["stripe_angle"][:, k, None, None, 0]
         wave = p["stripe_freq"][:, k, None, None, 0] * (u * torch.cos(phase) + v * torch.sin(phase))
-        stripe = (2 * (wave - torch.floor(wave)) - 1).abs()  # triangle wave in [0, 1]
-        colour = p["colour_a"][:, k, :, None, None] * stripe[:, None] + p["colour_b"][:, k, :, None, None] * (
-            1 - stripe[:, None]
-        )
+        stripe = torch.cos(2 * math.pi * (wave + p["stripe_phase"][:, k, None, None, 0]))
+        light = light * (1 + p["stripe_amp"][:, k, None, None, 0] * stripe)
+        colour = p["colour"][:, k, :, None, None] * light[:, None]
         canvas = canvas * (1 - alpha[:, None]) + colour * alpha[:, None]
     return canvas
+
+
+def _object_colours(latent, labels, gen, b):
+    """Each part's colour: the object's hue (the class's one in CLASS_HUE_P of the images, any in the
+    others), a random saturation and value, and the part's class-given tone."""
+    class_hue = _to_range(latent[labels, PARTS * _PART_DIM + _OBJECT_FIELDS["hue"]], 0.0, 1.0)
+    own_hue = torch.where(_uniform(gen, b) < CLASS_HUE_P, class_hue + 0.04 * _normal(gen, b), _uniform(gen, b))
+    saturation = 0.9 * _uniform(gen, b)
+    value = 0.4 + 0.4 * _uniform(gen, b)
+    return own_hue % 1, saturation, value
 
 
 def render(templates: dict, labels: torch.Tensor, spec: SyntheticSpec, gen: torch.Generator) -> torch.Tensor:
@@ -125,71 +169,106 @@ def render(templates: dict, labels: torch.Tensor, spec: SyntheticSpec, gen: torc
 
     # -- object parts: the class template jittered per instance
     p = _part_params(latent[labels])
-    p["centre"] = p["centre"] + 0.25 * d * _normal(gen, b, PARTS, 2)
-    p["axes"] = p["axes"] * torch.exp(0.35 * d * _normal(gen, b, PARTS, 2))
-    p["angle"] = p["angle"] + 0.8 * d * _normal(gen, b, PARTS, 1)
-    for c in ("colour_a", "colour_b"):
-        p[c] = (p[c] + 0.25 * d * _normal(gen, b, PARTS, 3)).clamp(0, 1)
-    visible = (_uniform(gen, b, PARTS) >= 0.5 * d).float()
-    visible[:, 0] = 1.0  # the largest cue never disappears entirely
+    p["centre"] = p["centre"] + 0.2 * d * _normal(gen, b, PARTS, 2)
+    p["axes"] = p["axes"] * torch.exp(0.3 * d * _normal(gen, b, PARTS, 2))
+    p["angle"] = p["angle"] + 0.5 * d * _normal(gen, b, PARTS, 1)
+    p["stripe_freq"] = p["stripe_freq"] * torch.exp(0.3 * _normal(gen, b, PARTS, 1))
+    p["stripe_phase"] = _uniform(gen, b, PARTS, 1)
+    visible = (_uniform(gen, b, PARTS) >= 0.4 * d).float()
+    visible[:, 0] = 1.0  # the body never disappears
+    hue, sat, val = _object_colours(latent, labels, gen, b)
+    part_hue = hue[:, None] + 0.03 * _normal(gen, b, PARTS)
+    part_val = (val[:, None] + p["tone"][..., 0]).clamp(0.05, 1.0)
+    p["colour"] = _hsv_to_rgb(part_hue % 1, sat[:, None].expand(b, PARTS), part_val)
 
-    # -- clutter: random parts of random other templates, placed anywhere
-    donor = torch.randint(0, n_templates, (b, CLUTTER), generator=gen)
-    donor_part = torch.randint(0, PARTS, (b, CLUTTER), generator=gen)
-    q_all = _part_params(latent[donor])  # (b, CLUTTER, PARTS, w)
-    q = {k: v[torch.arange(b)[:, None], torch.arange(CLUTTER)[None], donor_part] for k, v in q_all.items()}
-    q["centre"] = _uniform(gen, b, CLUTTER, 2) * 2 - 1
-    q["axes"] = q["axes"] * 0.8
-    clutter_on = (_uniform(gen, b, CLUTTER) < d).float()
+    # the object stands on the ground: its lowest point (an upright part frame's extent) at its foot
+    aspect = _to_range(latent[labels, PARTS * _PART_DIM + _OBJECT_FIELDS["aspect"]], 0.7, 1.3)
+    p["centre"] = p["centre"] * torch.stack([aspect, 1 / aspect], -1)[:, None, :]
+    p["centre"][..., 1] = -p["centre"][..., 1]  # latent y up -> frame y down
+    reach = p["axes"].max(-1).values * visible + (1 - visible) * -9
+    bottom = (p["centre"][..., 1] + reach).max(1).values
+    top = (p["centre"][..., 1] - p["axes"].max(-1).values).min(1).values
+    p["centre"][..., 1] = p["centre"][..., 1] - bottom[:, None]  # the foot at frame y = 0
 
-    # -- global affine of the object (rotation, scale, anisotropy, translation, flip)
-    theta = 0.8 * d * _normal(gen, b)
-    scale = torch.exp(0.25 * d * _normal(gen, b))
-    aniso = torch.exp(0.2 * d * _normal(gen, b))
-    shift = 0.3 * d * _normal(gen, b, 2)
+    # -- camera: where the ground is, where the object stands, how large it is, a slight tilt
+    foot = 0.55 + 0.3 * _uniform(gen, b)  # screen y of the object's foot
+    horizon = foot - 0.3 - 0.5 * _uniform(gen, b)
+    scale = 1.3 / (bottom - top).clamp(min=0.5) * torch.exp(0.2 * d * _normal(gen, b))
+    centre_x = 0.25 * d * _normal(gen, b)
+    tilt = 0.1 * d * _normal(gen, b)
     flip = torch.where(_uniform(gen, b) < 0.5, -1.0, 1.0)
 
     axis = torch.linspace(-1, 1, size)
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")
     screen = torch.stack([xx, yy], -1).expand(b, size, size, 2)
-    rel = screen - shift[:, None, None, :]
-    cos, sin = torch.cos(theta)[:, None, None], torch.sin(theta)[:, None, None]
-    ox = (rel[..., 0] * cos + rel[..., 1] * sin) / (scale * aniso)[:, None, None] * flip[:, None, None]
-    oy = (-rel[..., 0] * sin + rel[..., 1] * cos) / (scale / aniso)[:, None, None]
+    rel = screen - torch.stack([centre_x, foot], -1)[:, None, None, :]
+    cos, sin = torch.cos(tilt)[:, None, None], torch.sin(tilt)[:, None, None]
+    ox = (rel[..., 0] * cos + rel[..., 1] * sin) / scale[:, None, None] * flip[:, None, None]
+    oy = (-rel[..., 0] * sin + rel[..., 1] * cos) / scale[:, None, None]
     object_grid = torch.stack([ox, oy], -1)
 
-    # -- background: the class's colour, pulled toward a random one, plus low-frequency texture
-    bg_class = _to_range(latent[labels, -_BACKGROUND_DIM:], 0.0, 1.0)
-    bg_mix = 0.4 + 0.5 * d
-    bg = (1 - bg_mix) * bg_class + bg_mix * _uniform(gen, b, 3)
-    texture = torch.nn.functional.interpolate(_normal(gen, b, 3, 4, 4), size=(size, size), mode="bilinear")
-    canvas = bg[:, :, None, None] + 0.6 * d * 0.5 * texture
+    # -- scene: a sky lighter toward the horizon above a darker, textured ground
+    sky_top = _hsv_to_rgb(0.5 + 0.15 * _uniform(gen, b), 0.5 * _uniform(gen, b), 0.65 + 0.3 * _uniform(gen, b))
+    sky_low = sky_top * 0.7 + 0.3 * (0.75 + 0.2 * _uniform(gen, b, 1))
+    ground = _hsv_to_rgb(0.05 + 0.3 * _uniform(gen, b), 0.15 + 0.45 * _uniform(gen, b), 0.2 + 0.3 * _uniform(gen, b))
+    y = yy.expand(b, size, size)
+    above = ((y + 1) / (horizon[:, None, None] + 1)).clamp(0, 1)
+    sky = sky_top[:, :, None, None] * (1 - above[:, None]) + sky_low[:, :, None, None] * above[:, None]
+    depth = ((y - horizon[:, None, None]) / (1 - horizon[:, None, None])).clamp(0, 1)
+    texture = F.interpolate(_normal(gen, b, 1, 6, 6), size=(size, size), mode="bilinear")
+    floor = ground[:, :, None, None] * (0.8 + 0.35 * depth[:, None] + (0.1 + 0.15 * d) * texture)
+    is_ground = ((y - horizon[:, None, None]) * size / 2 + 0.5).clamp(0, 1)[:, None]
+    canvas = sky * (1 - is_ground) + floor * is_ground
+    sharpness = 4.0 + 6.0 * _uniform(gen, b) * (1 - 0.5 * d)  # outlines from sharp to out of focus
 
-    canvas = _composite(canvas, screen, q, clutter_on)
-    canvas = _composite(canvas, object_grid, p, visible)
+    # -- clutter: parts of other templates, standing on the horizon farther away
+    donor = torch.randint(0, n_templates, (b, CLUTTER), generator=gen)
+    donor_part = torch.randint(0, LARGE, (b, CLUTTER), generator=gen)
+    q_all = _part_params(latent[donor])  # (b, CLUTTER, PARTS, w)
+    q = {k: v[torch.arange(b)[:, None], torch.arange(CLUTTER)[None], donor_part] for k, v in q_all.items()}
+    q["axes"] = q["axes"] * (0.4 + 0.4 * _uniform(gen, b, CLUTTER, 1))
+    q["centre"] = torch.stack(
+        [_uniform(gen, b, CLUTTER) * 2 - 1, horizon[:, None] + 0.1 - q["axes"][..., 1]], -1
+    )  # at the horizon
+    q["angle"] = q["angle"] * 0.5
+    q["stripe_phase"] = _uniform(gen, b, CLUTTER, 1)
+    q["colour"] = _hsv_to_rgb(_uniform(gen, b, CLUTTER), _uniform(gen, b, CLUTTER), 0.3 + 0.5 * _uniform(gen, b, CLUTTER))
+    canvas = _composite(canvas, screen, q, (_uniform(gen, b, CLUTTER) < d).float(), sharpness * 0.6, 0.2)
 
-    # -- occluder: a flat rectangle in front, with probability `difficulty`
+    # -- the shadow at the object's foot, then the object
+    width = (p["centre"][..., 0].abs() + p["axes"].max(-1).values).max(1).values * scale
+    shadow_d = ((screen[..., 0] - centre_x[:, None, None]) / width[:, None, None]) ** 2 + (
+        (screen[..., 1] - foot[:, None, None]) / 0.08
+    ) ** 2
+    canvas = canvas * (1 - 0.45 * (1 - shadow_d.sqrt()).clamp(0, 1)[:, None])
+    canvas = _composite(canvas, object_grid, p, visible, sharpness, 0.3)
+
+    # -- an occluder in front, rising from the bottom edge, with probability 0.6 x difficulty
     occ = {
-        "centre": _uniform(gen, b, 1, 2) * 1.6 - 0.8,
-        "axes": 0.15 + 0.25 * _uniform(gen, b, 1, 2),
-        "angle": _uniform(gen, b, 1, 1) * math.pi,
-        "shape": torch.full((b, 1, 1), 2.0),
-        "colour_a": _uniform(gen, b, 1, 3),
+        "centre": torch.stack([_uniform(gen, b, 1) * 1.6 - 0.8, 1.0 + 0.1 * _uniform(gen, b, 1)], -1),
+        "axes": 0.15 + 0.3 * _uniform(gen, b, 1, 2),
+        "angle": 0.3 * _normal(gen, b, 1, 1),
+        "shape": 2 * _uniform(gen, b, 1, 1),
         "stripe_freq": torch.zeros(b, 1, 1),
         "stripe_angle": torch.zeros(b, 1, 1),
+        "stripe_amp": torch.zeros(b, 1, 1),
+        "stripe_phase": torch.zeros(b, 1, 1),
+        "colour": _hsv_to_rgb(_uniform(gen, b, 1), _uniform(gen, b, 1), 0.2 + 0.5 * _uniform(gen, b, 1)),
     }
-    occ["colour_b"] = occ["colour_a"]
-    canvas = _composite(canvas, screen, occ, (_uniform(gen, b, 1) < 0.6 * d).float())
+    canvas = _composite(canvas, screen, occ, (_uniform(gen, b, 1) < 0.6 * d).float(), sharpness, 0.25)
 
-    # -- photometric jitter and sensor noise
+    # -- the photo: exposure, contrast, saturation, colour cast, defocus, sensor noise
     grey = canvas.mean(1, keepdim=True)
-    saturation = torch.exp(0.5 * d * _normal(gen, b))[:, None, None, None]
+    saturation = torch.exp(0.4 * d * _normal(gen, b))[:, None, None, None]
     canvas = grey + (canvas - grey) * saturation
     mean = canvas.mean((1, 2, 3), keepdim=True)
-    contrast = torch.exp(0.3 * d * _normal(gen, b))[:, None, None, None]
-    brightness = 0.25 * d * _normal(gen, b)[:, None, None, None]
-    canvas = (canvas - mean) * contrast + mean + brightness
-    canvas = canvas + 0.06 * d * _normal(gen, b, 3, size, size)
+    contrast = torch.exp(0.25 * d * _normal(gen, b))[:, None, None, None]
+    brightness = 0.15 * d * _normal(gen, b)[:, None, None, None]
+    cast = torch.exp(0.1 * d * _normal(gen, b, 3))[:, :, None, None]
+    canvas = ((canvas - mean) * contrast + mean + brightness) * cast
+    defocus = (0.8 + d) * _uniform(gen, b) ** 2  # blur sigma in pixels: most photos sharp, some not
+    canvas = gaussian_blur(canvas, defocus, radius=3)
+    canvas = canvas + 0.04 * d * _normal(gen, b, 3, size, size)
     return (canvas.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
