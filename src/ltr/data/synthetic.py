@@ -146,7 +146,7 @@ def _composite(canvas, grid, p, visible, sharpness, shade):
         stripe = torch.cos(2 * math.pi * (wave + p["stripe_phase"][:, k, None, None, 0]))
         light = light * (1 + p["stripe_amp"][:, k, None, None, 0] * stripe)
         colour = p["colour"][:, k, :, None, None] * light[:, None]
-        canvas = canvas * (1 - alpha[:, None]) + colour * alpha[:, None]
+        canvas = canvas + alpha[:, None] * (colour - canvas)
     return canvas
 
 
