@@ -11,6 +11,8 @@ import torch
 
 from conftest import run
 from ltr.config import compared_methods, method_names, spec
+from ltr.config.methods.template_posthoc import TemplatePosthocLogits
+from ltr.errors import LtrError
 from ltr.layout import STAGE1
 from ltr.methods import template_posthoc, template_trained
 
@@ -49,6 +51,12 @@ def test_posthoc_template_scales_every_split_by_the_val_temperature():
     out = template_posthoc.logits(ctx, params)
     np.testing.assert_allclose(out.logits["test"], [[2.0, -2.0], [0.0, 7.2]])
     assert out.info == {"temperature": 0.5}
+
+
+@pytest.mark.parametrize("value", [0, -0.5, float("nan"), "best"])
+def test_posthoc_template_refuses_a_temperature_that_is_not_positive_or_auto(value):
+    with pytest.raises(LtrError, match=r"template_posthoc.logits.temperature = .*; give a number > 0 or 'auto'"):
+        TemplatePosthocLogits(temperature=value)
 
 
 def test_trained_template_weights_classes_by_inverse_frequency():
