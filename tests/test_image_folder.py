@@ -163,22 +163,28 @@ def test_the_per_class_figure_names_a_few_classes(monkeypatch, tmp_path):
 
 @pytest.mark.e2e
 def test_dvc_exp_run_on_an_image_folder(tmp_path):
-    """The acceptance run: `dvc exp run -S data.name=folder -S data.root=<tree>` through every stage."""
+    """The acceptance run: `dvc exp run -S data.name=folder -S data.root=<tree>` through every stage,
+    with the trained method template, so that stage 2 trains too (the template's own run)."""
     tree = make_folder(tmp_path / "tree")
     overrides = {
         "data": {"image_lists": {"size": 16, "resize": 18}, "folder": {"val_per_class": 2}},
         "splits": {"many_threshold": 8, "few_threshold": 3},
         "stage1": {"epochs": 1, "batch_size": 8},
+        "template_trained": {"train": {"epochs": 1, "batch_size": 8}},
         "runtime": {"num_workers": 0},
     }
     repo = make_repo(tmp_path / "repo", overrides)
     args = ["-S", "data.name=folder", "-S", f"data.root={tree}", "-S", "data.imb_factor=4"]
-    out = run(["dvc", "exp", "run", *args], repo).stdout
+    out = run(["dvc", "exp", "run", *args, "-S", "method=template_trained"], repo).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     assert ran == {"check_params", "prepare", "splits", "pretrain", "stage1", "stage2", "logits", "evaluate"} | {
         f"experts@{s}" for s in ("many", "medium", "few")
     }
     assert "prepare: folder, 64 images" in out
+    manifest = json.loads((repo / "data/models/stage2/manifest.json").read_text())
+    assert manifest == {"used": True, "method": "template_trained"}
+    history = json.loads((repo / "data/logits/history.json").read_text())
+    assert [row["stage"] for row in history] == ["stage1", "stage2"]  # one epoch each
     meta = json.loads((repo / "data/splits/meta.json").read_text())
     assert meta["class_names"] == NAMES and meta["train_counts"] == [10, 6, 3, 2]
     assert meta["group_sizes"] == {"many": 1, "medium": 2, "few": 1} and meta["splits"]["open"] == 4
