@@ -65,6 +65,7 @@ def _uses(stage: str, method: str) -> bool:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
     """(stage, method, the params it read) of every run."""
+    from test_image_folder import make_folder
     from test_image_lists import make_tree
 
     monkeypatch = pytest.MonkeyPatch()
@@ -93,6 +94,10 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
     )
     image_lists = _everywhere(image_lists, {"batch_size": 2})  # the few-shot expert has 3 images
     configs["image_lists"] = (image_lists, ["softmax", "crt", "ssp", "experts"])
+    folder_root = tmp_path_factory.mktemp("folder")
+    make_folder(folder_root)  # no val/: prepare holds val out of train/, reading data.folder
+    folder = {"name": "folder", "root": str(folder_root), "folder": {"val_per_class": 2}, "imb_factor": 4}
+    configs["folder"] = (merge(image_lists, {"data": folder}), [])
     try:
         for name, (params, methods) in configs.items():
             work = tmp_path_factory.mktemp(name)

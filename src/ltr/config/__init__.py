@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from ltr.config.fields import Section, build_section, coerce, forget_reads, param, reads
-from ltr.config.methods import MethodSpec, method_names, spec
+from ltr.config.methods import MethodSpec, compared_methods, method_names, spec
 from ltr.config.sections import (
     ARCHS,
     DATASETS,
@@ -24,6 +24,7 @@ from ltr.config.sections import (
     DataConfig,
     EvalConfig,
     FineTuneConfig,
+    FolderConfig,
     ImageListsConfig,
     LogitsConfig,
     MocoConfig,
@@ -45,6 +46,7 @@ __all__ = [
     "DataConfig",
     "EvalConfig",
     "FineTuneConfig",
+    "FolderConfig",
     "ImageListsConfig",
     "LogitsConfig",
     "MethodSpec",
@@ -58,6 +60,7 @@ __all__ = [
     "SyntheticConfig",
     "TrainConfig",
     "build_section",
+    "compared_methods",
     "config_hash",
     "forget_reads",
     "load_config",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ltr.config.fields import Section, param
 
-DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt", "inat2018")
+DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt", "inat2018", "folder")
 SCHEDULES = ("cosine", "multistep", "constant")
 ARCHS = ("resnet8", "resnet20", "resnet32", "resnet10", "resnet18", "resnet50", "resnet152", "resnext50_32x4d")
 
@@ -26,8 +26,18 @@ class SyntheticConfig(Section):
 
 @dataclass(frozen=True)
 class ImageListsConfig(Section):
+    """How the image files of imagenet_lt, places_lt, inat2018 and folder are decoded."""
+
     size: int = param(224, ge=8)  # RandomResizedCrop size to train, CenterCrop size to test
     resize: int = param(256, ge=8)  # Resize before the test-time centre crop
+
+
+@dataclass(frozen=True)
+class FolderConfig(Section):
+    """An image-folder tree (data.name: folder, ltr.data.image_folder)."""
+
+    # images of each class held out of train/ as the val split when the tree has no val/ folder
+    val_per_class: int = param(20, ge=1)
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class OneTailConfig(Section):
 class DataConfig(Section):
     name: str = param("synthetic", choices=DATASETS)
     root: str = "data/raw/none"  # the data set's folder, a dependency of prepare (synthetic, digits: an empty one)
-    seed: int = param(0, ge=0)  # generation seed of the synthetic set; training seeds vary apart from it
+    seed: int = param(0, ge=0)  # the synthetic images, digits' and folder's held-out splits; not the training seed
     imb_factor: float = param(100.0, ge=1.0)  # n_max / n_min of the long-tailed training split
     # exponential: the LT profile of imb_factor; one_tail: the toy cases of Liu & Liu (2021), every class
     # keeps one_tail.head_count images but the last, which keeps one_tail.tail_count
@@ -48,6 +58,7 @@ class DataConfig(Section):
     one_tail: OneTailConfig = param(OneTailConfig())
     synthetic: SyntheticConfig = param(SyntheticConfig())
     image_lists: ImageListsConfig = param(ImageListsConfig())
+    folder: FolderConfig = param(FolderConfig())
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import numpy as np
 
 from ltr.config import DataConfig
 from ltr.data.cifar import prepare_cifar
+from ltr.data.image_folder import prepare_image_folder
 from ltr.data.image_lists import prepare_image_lists
 from ltr.data.synthetic import SyntheticSpec, generate
 
@@ -59,4 +60,5 @@ PREPARERS = {
     "imagenet_lt": prepare_image_lists,
     "places_lt": prepare_image_lists,
     "inat2018": prepare_image_lists,
+    "folder": prepare_image_folder,
 }

@@ -60,9 +60,7 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         missing = next((p for p in rel if not (root / p).is_file()), None)
         if missing is not None:
             raise LtrError(f"{path}: image {missing!r} does not exist under data.root = {cfg.root!r}")
-        unreadable = first_unreadable(root, rel)
-        if unreadable is not None:
-            raise LtrError(f"{path}: image {unreadable[0]!r} is not an image PIL can read ({unreadable[1]})")
+        check_headers(root, rel, str(path))
         ids += rel
         labels += lst.labels.tolist()
         pools += [pool] * len(rel)
@@ -71,19 +69,26 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
     test = {p: y for p, y, pool in zip(ids, labels, pools, strict=True) if pool == "test"}
     shifted = read_shifted_lists(root, files["test"].rsplit("_", 1)[0], files["test"], test, num_classes)
     info = {
-        "name": cfg.name,
-        "kind": "files",
-        "root": str(root),
-        "num_classes": num_classes,
-        "class_names": [str(c) for c in range(num_classes)],
+        **files_info(cfg, [str(c) for c in range(num_classes)]),
         "long_tailed": True,
         **({} if "val" in files else {"val_from": "test"}),
+    }
+    return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info, "shifted": shifted}
+
+
+def files_info(cfg: DataConfig, class_names: list[str]) -> dict:
+    """The prepared info of a data set of image files under data.root, decoded by ltr.data.image_loader."""
+    return {
+        "name": cfg.name,
+        "kind": "files",
+        "root": str(Path(cfg.root)),
+        "num_classes": len(class_names),
+        "class_names": class_names,
         "image_size": cfg.image_lists.size,
         "resize": cfg.image_lists.resize,
         "mean": IMAGENET_MEAN,
         "std": IMAGENET_STD,
     }
-    return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info, "shifted": shifted}
 
 
 def _header_error(path: Path) -> str | None:
@@ -105,6 +110,13 @@ def first_unreadable(root: Path, paths: list[str]) -> tuple[str, str] | None:
             if error is not None:
                 return rel, error
     return None
+
+
+def check_headers(root: Path, paths: list[str], where: str) -> None:
+    """Stops at the first of `paths` (under root) that is not an image, naming it after `where`."""
+    unreadable = first_unreadable(root, paths)
+    if unreadable is not None:
+        raise LtrError(f"{where}: image {unreadable[0]!r} is not an image PIL can read ({unreadable[1]})")
 
 
 def read_shifted_lists(root: Path, prefix: str, test_file: str, test: dict, num_classes: int) -> dict:

@@ -41,6 +41,8 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
             )
         keep = counted_indices(train_labels, counts, cfg.seed)
         lists["train"] = (train_ids[keep], train_labels[keep])
+    elif info.get("own_counts") and data.imb_factor == 1:  # an image folder keeps its own counts
+        lists["train"] = (train_ids, train_labels)
     else:
         keep = long_tailed_indices(train_labels, num_classes, data.imb_factor, cfg.seed)
         lists["train"] = (train_ids[keep], train_labels[keep])
@@ -89,5 +91,6 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
         "std": info["std"],
         "splits": {name: len(v[0]) for name, v in lists.items()},
         "shifted_lists_given": info.get("shifted_lists", []),  # used verbatim; the other shifted lists are drawn
+        **({"val_held_out": info["val_held_out"]} if "val_held_out" in info else {}),  # an image folder without val/
     }
     return lists, meta

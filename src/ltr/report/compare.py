@@ -1,5 +1,5 @@
-"""`make report`: every registered method as a DVC experiment on the current params, then the
-comparison table and figures in results/ and the README's results section between its markers.
+"""`make report`: every registered method but the templates as a DVC experiment on the current params,
+then the comparison table and figures in results/ and the README's results section between its markers.
 
 Experiments are queued and run one after another (`dvc queue start -j 1`: two trainings would only
 share the same cores); each reuses every cached stage, and a method whose experiment on the current
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ltr.config import method_names
+from ltr.config import compared_methods, method_names
 from ltr.report.plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
 from ltr.report.table import comparison_frame, experiment_records, markdown_table, runs_of, workspace_params
 
@@ -137,7 +137,12 @@ def replace_between(path: Path, start: str, end: str, section: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=list(method_names()), help="default: every registered method")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(compared_methods()),
+        help="default: every registered method but the templates",
+    )
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 GROUP_COLOURS = {"many": "tab:blue", "medium": "tab:orange", "few": "tab:red"}
+NAMED_CLASSES = 40  # up to this many classes, the per-class figure names each one on its axis
 
 
 def _save(fig, path: Path, title: str) -> None:
@@ -29,6 +30,9 @@ def per_class_figure(per_class: pd.DataFrame, path: Path, title: str) -> None:
         part = df[df["group"] == group]
         ax.scatter(part["rank"], part["accuracy"], s=12, color=colour, label=f"{group} ({len(part)})")
     ax.set_xlabel("class rank by training count")
+    if len(df) <= NAMED_CLASSES:  # few enough to name each class on the axis (an image folder's names)
+        ax.set_xticks(df["rank"], df["name"], rotation=60, ha="right", fontsize=7)
+        ax.set_xlabel("class, by training count")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(-2, 102)
     for boundary in np.flatnonzero(df["group"].to_numpy()[1:] != df["group"].to_numpy()[:-1]):

@@ -26,6 +26,9 @@ class MethodSpec:
     # the model directories (under data/models) whose training its final model carries; pretrain,
     # stage2 and experts/* are the stages it trains in, the others write their constant "unused" output
     trained_in: tuple[str, ...] = ("stage1",)
+    # a template to copy (README, "Add a method"): registered and tested like any method, but not one of
+    # the comparison's methods (`make report` leaves it out)
+    template: bool = False
 
     def uses(self, stage: str) -> bool:
         """Whether the method trains in `stage` (pretrain, stage2, experts)."""
@@ -45,6 +48,11 @@ def spec(name: str) -> MethodSpec:
     return importlib.import_module(f"{__name__}.{name}").SPEC
 
 
+def compared_methods() -> tuple[str, ...]:
+    """The methods of the comparison (`make report`): every declared one but the templates."""
+    return tuple(name for name in method_names() if not spec(name).template)
+
+
 # -- what several declarations share ------------------------------------------------------------------
 
 
@@ -53,10 +61,15 @@ class Empty(Section):
     """A section with nothing to set: the method has no such step."""
 
 
-def check_number_or_auto(value, key: str) -> None:
-    valid = value == "auto" if isinstance(value, str) else math.isfinite(value) and value >= 0
+def check_number_or_auto(value, key: str, positive: bool = False) -> None:
+    """A knob that is 'auto' (chosen on val) or a finite number >= 0 (> 0 when positive)."""
+    bound = ">" if positive else ">="
+    if isinstance(value, str):
+        valid = value == "auto"
+    else:
+        valid = math.isfinite(value) and (value > 0 if positive else value >= 0)
     if not valid:
-        raise LtrError(f"params.yaml: {key} = {value!r} is not allowed; give a number >= 0 or 'auto'")
+        raise LtrError(f"params.yaml: {key} = {value!r} is not allowed; give a number {bound} 0 or 'auto'")
 
 
 @dataclass(frozen=True)
