@@ -39,6 +39,7 @@ PARTS = 6  # object parts per class template: the first four large, the last two
 LARGE = 4
 CLUTTER = 3  # clutter slots per image, each filled with probability `difficulty`
 CLASS_HUE_P = 0.25  # how often an object takes its class's hue (else any hue)
+OUTDOOR_P = 0.35  # photos with a horizon; the others are close-ups against a backdrop
 
 # latent layout of one part: name -> (first index, width, low, high)
 _PART_FIELDS = {
@@ -207,10 +208,14 @@ def render(templates: dict, labels: torch.Tensor, spec: SyntheticSpec, gen: torc
     oy = (-rel[..., 0] * sin + rel[..., 1] * cos) / scale[:, None, None]
     object_grid = torch.stack([ox, oy], -1)
 
-    # -- scene: a sky lighter toward the horizon above a darker, textured ground
-    sky_top = _hsv_to_rgb(0.5 + 0.15 * _uniform(gen, b), 0.5 * _uniform(gen, b), 0.65 + 0.3 * _uniform(gen, b))
+    # -- scene: outdoors, a sky lighter toward the horizon above a textured ground; otherwise a close-up
+    # against a backdrop (a wall, foliage) with no horizon, where up shows only in the object itself:
+    # its structure, its light from above, its shadow
+    outdoor = (_uniform(gen, b) < OUTDOOR_P).float()[:, None, None, None]
+    sky_top = _hsv_to_rgb(0.5 + 0.15 * _uniform(gen, b), 0.5 * _uniform(gen, b), 0.45 + 0.5 * _uniform(gen, b))
     sky_low = sky_top * 0.7 + 0.3 * (0.75 + 0.2 * _uniform(gen, b, 1))
-    ground = _hsv_to_rgb(0.05 + 0.3 * _uniform(gen, b), 0.15 + 0.45 * _uniform(gen, b), 0.2 + 0.3 * _uniform(gen, b))
+    ground = _hsv_to_rgb(0.05 + 0.3 * _uniform(gen, b), 0.15 + 0.45 * _uniform(gen, b), 0.2 + 0.4 * _uniform(gen, b))
+    backdrop = _hsv_to_rgb(_uniform(gen, b), 0.6 * _uniform(gen, b), 0.25 + 0.6 * _uniform(gen, b))
     y = yy.expand(b, size, size)
     above = ((y + 1) / (horizon[:, None, None] + 1)).clamp(0, 1)
     sky = sky_top[:, :, None, None] * (1 - above[:, None]) + sky_low[:, :, None, None] * above[:, None]
@@ -218,21 +223,26 @@ def render(templates: dict, labels: torch.Tensor, spec: SyntheticSpec, gen: torc
     texture = F.interpolate(_normal(gen, b, 1, 6, 6), size=(size, size), mode="bilinear")
     floor = ground[:, :, None, None] * (0.8 + 0.35 * depth[:, None] + (0.1 + 0.15 * d) * texture)
     is_ground = ((y - horizon[:, None, None]) * size / 2 + 0.5).clamp(0, 1)[:, None]
-    canvas = sky * (1 - is_ground) + floor * is_ground
+    wall = backdrop[:, :, None, None] * (1 + (0.1 + 0.15 * d) * texture)
+    canvas = outdoor * (sky * (1 - is_ground) + floor * is_ground) + (1 - outdoor) * wall
     sharpness = 4.0 + 6.0 * _uniform(gen, b) * (1 - 0.5 * d)  # outlines from sharp to out of focus
 
-    # -- clutter: parts of other templates, standing on the horizon farther away
+    # -- clutter: parts of other templates
     donor = torch.randint(0, n_templates, (b, CLUTTER), generator=gen)
     donor_part = torch.randint(0, LARGE, (b, CLUTTER), generator=gen)
     q_all = _part_params(latent[donor])  # (b, CLUTTER, PARTS, w)
     q = {k: v[torch.arange(b)[:, None], torch.arange(CLUTTER)[None], donor_part] for k, v in q_all.items()}
     q["axes"] = q["axes"] * (0.4 + 0.4 * _uniform(gen, b, CLUTTER, 1))
+    on_horizon = horizon[:, None] + 0.1 - q["axes"][..., 1]  # outdoors, farther away on the horizon
+    anywhere = _uniform(gen, b, CLUTTER) * 2 - 1  # in a close-up, on the backdrop behind the object
     q["centre"] = torch.stack(
-        [_uniform(gen, b, CLUTTER) * 2 - 1, horizon[:, None] + 0.1 - q["axes"][..., 1]], -1
-    )  # at the horizon
+        [_uniform(gen, b, CLUTTER) * 2 - 1, torch.where(outdoor[:, :, 0, 0] > 0, on_horizon, anywhere)], -1
+    )
     q["angle"] = q["angle"] * 0.5
     q["stripe_phase"] = _uniform(gen, b, CLUTTER, 1)
-    q["colour"] = _hsv_to_rgb(_uniform(gen, b, CLUTTER), _uniform(gen, b, CLUTTER), 0.3 + 0.5 * _uniform(gen, b, CLUTTER))
+    q["colour"] = _hsv_to_rgb(
+        _uniform(gen, b, CLUTTER), _uniform(gen, b, CLUTTER), 0.3 + 0.5 * _uniform(gen, b, CLUTTER)
+    )
     canvas = _composite(canvas, screen, q, (_uniform(gen, b, CLUTTER) < d).float(), sharpness * 0.6, 0.2)
 
     # -- the shadow at the object's foot, then the object
