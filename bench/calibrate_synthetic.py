@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from probe_invariances import probe_top1  # bench/, beside this script
 
 from ltr.config import TrainConfig
 from ltr.data.loader import TensorBatches
@@ -25,7 +26,6 @@ from ltr.engine.train import fit, predict
 from ltr.metrics.accuracy import group_accuracy, per_class_accuracy
 from ltr.metrics.groups import shot_groups
 from ltr.models import create_model
-from probe_invariances import probe_top1  # noqa: I001 (bench/, beside this script)
 
 
 def run(images, labels, test_images, test_labels, val_images, val_labels, args, train_counts):
