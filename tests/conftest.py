@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,24 @@ def tiny_training(params: dict, batch_size: int = 32) -> dict:
         if parts:
             out[name] = {k: {"epochs": 1, "batch_size": batch_size} for k in parts}
     return out
+
+
+def everywhere(params: dict, change: dict) -> dict:
+    """`change` applied to stage 1, pretrain and every method section that holds a schedule."""
+    out = merge(params, {"stage1": change, "pretrain": change})
+    for name, parts in tiny_training(params).items():
+        out = merge(out, {name: {part: change for part in parts}})
+    return out
+
+
+def stage_in_process(script: str, *args: str, monkeypatch) -> dict:
+    """Run stages/<script>.py in this process, in the current directory; the params it read."""
+    from ltr.config import forget_reads, reads
+
+    monkeypatch.setattr(sys, "argv", [f"stages/{script}.py", *args])
+    forget_reads()
+    runpy.run_path(str(REPO / "stages" / f"{script}.py"), run_name="__main__")
+    return reads()
 
 
 # a pipeline that runs in seconds: 10 classes, 1-2 epochs; shot thresholds scaled so every group is present
