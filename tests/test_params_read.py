@@ -70,7 +70,7 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
             "data": {"name": "imagenet_lt", "root": str(lists_root), "image_lists": {"size": 32, "resize": 36}},
             "splits": {"many_threshold": 10, "few_threshold": 5},
             "experts": {"many_threshold": 10, "few_threshold": 5},
-            "runtime": {"num_workers": 0},
+            "runtime": {"num_workers": 0, "decode": "device"},  # the PIL path: test_image_lists.py
         },
     )
     image_lists = everywhere(image_lists, {"batch_size": 2})  # the few-shot expert has 3 images
