@@ -11,13 +11,13 @@ process (as in the papers' DataParallel and DDP runs without SyncBatchNorm). A l
 plain mean over its rows normalises by the whole batch through share_of_total, global_mean and
 all_sum (weighted cross-entropy, OLTR's centroid loss).
 
-DDP's broadcast_buffers is off: by default DDP copies rank 0's buffers over every process's at each
-forward, so the BatchNorm running statistics (and TDE's moving-average feature) kept at the end would
-be estimated from rank 0's slices alone. Here each process keeps its own and floating-point buffers
-are averaged over the processes before every validation (average_buffers), so all processes evaluate
-and keep the same model, whose statistics come from every slice; prediction splits each batch over
-the processes and gathers the logits on every one of them. Only rank 0 writes outputs, resume state
-and logs.
+DDP's forward_sync_buffers (formerly broadcast_buffers) is off: by default DDP copies rank 0's
+buffers over every process's at each forward, so the BatchNorm running statistics (and TDE's
+moving-average feature) kept at the end would be estimated from rank 0's slices alone. Here each
+process keeps its own and floating-point buffers are averaged over the processes before every
+validation (average_buffers), so all processes evaluate and keep the same model, whose statistics
+come from every slice; prediction splits each batch over the processes and gathers the logits on
+every one of them. Only rank 0 writes outputs, resume state and logs.
 """
 
 import os
@@ -135,7 +135,7 @@ def data_parallel(module: torch.nn.Module, device: torch.device):
     return DistributedDataParallel(
         module,
         device_ids=[device.index] if device.type == "cuda" else None,
-        broadcast_buffers=False,  # per-process statistics, averaged before validation (module docstring)
+        forward_sync_buffers=False,  # per-process statistics, averaged before validation (module docstring)
     )
 
 
