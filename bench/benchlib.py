@@ -17,12 +17,13 @@ from ltr.data.image_loader import ImageListBatches
 SIZE = 224
 
 
-def make_jpeg_tree(root: Path, n: int = 320, seed: int = 0) -> tuple[list[str], list[int]]:
-    """n JPEGs (quality 90) of 256 px on the short side, ImageNet-like aspect ratios, smooth colour waves
-    with noise (pure noise would make JPEG files unusually large); returns their paths and 10 labels."""
+def make_jpeg_tree(root: Path, n: int = 320, short: int = 256, seed: int = 0) -> tuple[list[str], list[int]]:
+    """n JPEGs (quality 90) of `short` px on the short side, aspect ratios up to 3:2, smooth colour
+    waves with noise (pure noise would make JPEG files unusually large); their paths and 10 labels."""
     rng, paths = np.random.RandomState(seed), []
     for i in range(n):
-        h, w = (256, int(rng.uniform(256, 384))) if i % 2 else (int(rng.uniform(256, 384)), 256)
+        long = int(rng.uniform(short, 1.5 * short))
+        h, w = (short, long) if i % 2 else (long, short)
         yy, xx = np.mgrid[0:h, 0:w]
         f = rng.uniform(5, 40, 3)
         waves = [128 + 100 * np.sin(xx / f[0] + i), 128 + 100 * np.cos(yy / f[1]), 128 + 80 * np.sin((xx + yy) / f[2])]
@@ -34,15 +35,18 @@ def make_jpeg_tree(root: Path, n: int = 320, seed: int = 0) -> tuple[list[str], 
     return paths, [i % 10 for i in range(n)]
 
 
-def image_list_batches(root: Path, paths, labels, *, decode: str, device, workers: int, batch: int) -> ImageListBatches:
+def image_list_batches(
+    root: Path, paths, labels, *, decode: str, device, workers: int, batch: int, size: int = SIZE
+) -> ImageListBatches:
+    """The training batches of an ImageNet-LT run (224-px crops of 256-px images) over the tree."""
     return ImageListBatches(
         root,
         paths,
         labels,
         batch_size=batch,
         augment="crop_flip",
-        size=SIZE,
-        resize=SIZE * 8 // 7,
+        size=size,
+        resize=size * 8 // 7,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         device=device,

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ltr.presets import merge
+from ltr.workspace import copy_pipeline
 
 # stages run in-process by the tests keep their resume states out of the user's cache
 os.environ.setdefault("LTR_RESUME_DIR", tempfile.mkdtemp(prefix="ltr-resume-"))
@@ -25,18 +26,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtualenv that runs the tests also runs the stages
-PROJECT_FILES = [
-    "src",
-    "stages",
-    "data/raw/none",
-    "dvc.yaml",
-    "params.yaml",
-    ".dvcignore",
-    ".gitignore",
-    ".dvc/config",
-    ".dvc/.gitignore",
-    ".dvc/plots",
-]
 
 
 def tiny_training(params: dict, batch_size: int = 32) -> dict:
@@ -130,13 +119,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> su
 
 def make_repo(dest: Path, overrides: dict = TINY) -> Path:
     """A git repository holding the project's pipeline files and tiny params, committed once."""
-    for name in PROJECT_FILES:
-        src, target = REPO / name, dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, target)
+    copy_pipeline(REPO, dest)
     write_params(dest, overrides)
     run(["git", "init", "-q"], dest)
     run(["git", "config", "user.name", "ltr tests"], dest)
