@@ -7,8 +7,9 @@ two ways (`runtime.decode`):
   with the same transforms on the decoded tensors there (ltr.data.tensor_transforms): the CUDA default,
   since a GPU outruns the CPU workers that would feed it.
 
-The two draw their random transforms from different streams and their JPEG decoders may differ by a
-grey level, so a model trained through one is not bitwise the model trained through the other.
+The two draw their random transforms from different streams, round differently (PIL to 8 bits after
+every operation) and, on a GPU, decode with nvJPEG rather than libjpeg-turbo, so a model trained
+through one is not bitwise the model trained through the other.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -193,11 +194,8 @@ class ImageListBatches:
         by its position in the epoch, so a process transforms its slice of a batch as one process
         transforms the whole (and two processes train as one, BatchNorm aside). Threads read the next
         batch's files while this one is decoded; on CPU they decode and crop too."""
-        base, transform, on_cpu = (
-            int(torch.randint(2**62, (1,), generator=gen)),
-            self.transform,
-            self.device.type == "cpu",
-        )
+        base = int(torch.randint(2**62, (1,), generator=gen))
+        transform, on_cpu = self.transform, self.device.type == "cpu"
 
         def crops(image: torch.Tensor, position: int) -> tuple[list[torch.Tensor], list]:
             image_gen = torch.Generator().manual_seed(base + position)
@@ -210,17 +208,14 @@ class ImageListBatches:
         with ThreadPoolExecutor(max(1, self.num_workers)) as pool:
 
             def start(k: int):
+                """Submit the reading of batch k's files (on CPU, their decoding and cropping too)."""
                 rows = range(len(batches[k]))[local_slice(len(batches[k])) if part else slice(None)]
                 indices = [batches[k][r] for r in rows]
                 paths = [self.root / self.paths[i] for i in indices]
                 positions = [k * self.batch_size + r for r in rows]
                 work = on_cpu_thread if on_cpu else lambda path, _: read_bytes(path)
-                return (
-                    indices,
-                    paths,
-                    positions,
-                    [pool.submit(work, p, q) for p, q in zip(paths, positions, strict=True)],
-                )
+                futures = [pool.submit(work, p, q) for p, q in zip(paths, positions, strict=True)]
+                return indices, paths, positions, futures
 
             pending = start(0) if batches else None
             for k in range(len(batches)):
