@@ -195,21 +195,22 @@ def ddp(args, device: torch.device, sizes: Sizes) -> list[tuple]:
     backend = "NCCL" if device.type == "cuda" else "gloo"
     rows = []
     with tempfile.TemporaryDirectory(prefix="ltr-gpu-check-") as tmp:
-        for nproc in (1, 2):
+        for nproc in (1, 2):  # one process: the plain train loop, without torchrun or DDP
             out = Path(tmp) / f"n{nproc}.json"
-            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-            cmd += [__file__, "--ddp-worker", str(out), "--device", device.type, "--project", str(args.project)]
+            torchrun = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"] if nproc > 1 else []
+            cmd = [sys.executable, *torchrun, __file__, "--ddp-worker", str(out), "--device", device.type]
+            cmd += ["--project", str(args.project)]
             run(cmd + (["--tiny"] if args.tiny else []), Path(tmp), stage_env(Path(args.project), Path(tmp)))
             result = json.loads(out.read_text())
-            what = f"stage-1 training images/s, {nproc} process{'es' if nproc > 1 else ''} ({backend})"
+            what = f"stage-1 training images/s, {'2 processes (' + backend + ')' if nproc > 1 else '1 process'}"
             rows.append(("ddp", what, f"{result['img_per_s']:.0f}"))
         rows.append(("ddp", "largest weight difference between the 2 processes", f"{result['max_gap']:.1e}"))
     return rows
 
 
 def ddp_worker(args, device: torch.device, sizes: Sizes) -> None:
-    """Under torchrun: stage-1 training through the train loop (DDP beyond one process), one epoch of
-    stage1_steps steps; rank 0 writes images/s and the largest difference between the processes' weights."""
+    """Stage-1 training through the train loop (under torchrun, in DDP), one epoch of stage1_steps
+    steps; rank 0 writes images/s and the largest difference between the processes' weights."""
     from ltr import processes
     from ltr.config import TrainConfig
     from ltr.engine.checkpoint import ResumeState
