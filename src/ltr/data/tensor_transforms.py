@@ -5,13 +5,14 @@ DataLoader workers) applied instead to decoded uint8 tensors on the training dev
 Each image's parameters are drawn from its own generator with torchvision's calls in torchvision's
 order (RandomResizedCrop's ten tries, the flip, ColorJitter's random order and factors, RandomApply,
 RandomGrayscale, the blur's sigma), so a generator seeded like torch's global one draws what
-torchvision's Compose draws (tests/test_image_lists.py). Every image is then cropped and resized on
+torchvision's Compose draws (tests/test_device_decode.py). Every image is then cropped and resized on
 its own (images differ in size) and rounded to uint8, as PIL does; the flip, jitter, greyscale and
 blur run on the stacked batch in float, where PIL rounds to uint8 after every operation: the two
 paths differ by about a grey level, more where PIL's 8-bit HSV image quantises the hue shift
 (measured in tests/test_device_decode.py).
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -53,8 +54,8 @@ def resized_crop_box(gen: torch.Generator, height: int, width: int, scale) -> tu
     for _ in range(10):
         target_area = area * torch.empty(1).uniform_(scale[0], scale[1], generator=gen).item()
         aspect_ratio = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1], generator=gen)).item()
-        w = int(round((target_area * aspect_ratio) ** 0.5))
-        h = int(round((target_area / aspect_ratio) ** 0.5))
+        w = int(round(math.sqrt(target_area * aspect_ratio)))
+        h = int(round(math.sqrt(target_area / aspect_ratio)))
         if 0 < w <= width and 0 < h <= height:
             i = torch.randint(0, height - h + 1, size=(1,), generator=gen).item()
             j = torch.randint(0, width - w + 1, size=(1,), generator=gen).item()
