@@ -25,23 +25,35 @@ def test_without_cuda_it_says_so_in_one_line_and_exits_0(tmp_path):
     assert not (tmp_path / "table.md").exists()
 
 
-@pytest.mark.e2e
-def test_every_part_rehearses_on_the_cpu(tiny_repo, tmp_path, one_torchrun_at_a_time):
+def _table(project, tmp_path, *parts: str) -> dict[str, dict[str, str]]:
+    """{part: {what: value}} of the table that `--device cpu --tiny` printed and wrote."""
     out = tmp_path / "table.md"
-    printed = run([*GPU_CHECK, "--device", "cpu", "--tiny", "--project", str(tiny_repo), "--out", str(out)], tmp_path)
+    cmd = [*GPU_CHECK, "--device", "cpu", "--tiny", "--project", str(project), "--out", str(out), "--parts", *parts]
+    printed = run(cmd, tmp_path)
     table = out.read_text()
     assert table in printed.stdout and "not a GPU measurement" in table.splitlines()[0]
-    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
-    parts = {}
-    for part, what, value in rows:
-        parts.setdefault(part.lstrip("| "), {})[what] = value.rstrip(" |")
-    assert list(parts) == ["pipeline", "stage1", "lists", "ddp"], table
+    parts_seen: dict[str, dict[str, str]] = {}
+    for line in table.splitlines()[4:]:
+        part, what, value = line.strip("| ").split(" | ")
+        parts_seen.setdefault(part, {})[what] = value
+    assert list(parts_seen) == list(parts), table
+    return parts_seen
+
+
+@pytest.mark.e2e
+def test_the_pipeline_and_speed_parts_rehearse_on_the_cpu(tiny_repo, tmp_path):
+    parts = _table(tiny_repo, tmp_path, "pipeline", "stage1", "lists")
     compared = {what: value for what, value in parts["pipeline"].items() if "committed / this run" in what}
     assert len(compared) == 8
     for what, value in compared.items():  # the same CPU and params: the committed metrics, to the digit
         committed, this_run = value.split(" (")[0].split(" / ")
         assert committed == this_run, f"{what}: {value}"
     speeds = [v for p in ("stage1", "lists") for w, v in parts[p].items() if "images/s" in w]
-    speeds += [v for w, v in parts["ddp"].items() if "images/s" in w]
-    assert len(speeds) == 6 and all(float(v) > 0 for v in speeds), table
-    assert parts["ddp"]["largest weight difference between the 2 processes"] == "0.0e+00"
+    assert len(speeds) == 4 and all(float(v) > 0 for v in speeds), parts
+
+
+def test_the_two_process_part_rehearses_over_gloo(tiny_repo, tmp_path, one_torchrun_at_a_time):
+    rows = _table(tiny_repo, tmp_path, "ddp")["ddp"]
+    assert float(rows["stage-1 training images/s, 1 process"]) > 0
+    assert float(rows["stage-1 training images/s, 2 processes (gloo)"]) > 0
+    assert rows["largest weight difference between the 2 processes"] == "0.0e+00"
