@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test lint bench report install clean-venv
+.PHONY: repro test lint bench gpu-check report install clean-venv
 
 # Byte-compiled on every core after pip, which compiles on one: where PYTHONDONTWRITEBYTECODE is set
 # (this machine), nothing is cached on first import, and each stage would compile torch and DVC from
@@ -34,6 +34,12 @@ test: lint
 
 bench: $(STAMP)
 	python bench/throughput.py
+
+# on a CUDA machine: the default pipeline on the GPU beside the committed CPU metrics, stage-1 speed with
+# and without torch.compile, ResNet-50 image lists through both decoders, 2 processes over NCCL; one
+# table, also in results/gpu_check.md. Without CUDA: one line, nothing measured, exit 0
+gpu-check: $(STAMP)
+	python bench/gpu_check.py
 
 # every method as a DVC experiment on the committed params, then results/ and the README's results
 report: $(STAMP)

@@ -1,22 +1,28 @@
-"""Training throughput (images/s) of the stage-1 model under three input pipelines.
+"""Training throughput (images/s) of the stage-1 model under three input pipelines, and the speed of
+the two image-list pipelines.
 
 - ceiling:  the model alone on pre-made, normalised tensors (no data work at all);
 - pipeline: this project's in-memory uint8 tensor with batched crop+flip on the device (TensorBatches);
 - pil:      a per-image PIL + torchvision transforms + DataLoader pipeline, as the original code bases use.
 
-All three run the same model, batch size, optimiser and images. Usage:
-    python bench/throughput.py [--arch resnet8] [--steps 30] [--rounds 3] [--workers 0 2]
+All three run the same model, batch size, optimiser and images. Image lists (ImageNet-LT and the
+like): a generated tree of 256-px JPEGs through the training transform to 224-px batches on the
+device, by PIL in DataLoader workers or by torchvision on the device (runtime.decode: device; on a
+CPU machine, decoded and transformed on the CPU by threads), the pipelines alone (no model: on CPU a
+ResNet-50 would hide them). Usage:
+    python bench/throughput.py [--arch resnet8] [--steps 30] [--rounds 3] [--workers 0 2] [--jpegs 320]
 
 Each figure is the median of the rounds.
 """
 
 import argparse
 import json
-import time
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from benchlib import forever, image_list_batches, make_jpeg_tree, timed_steps
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
@@ -29,23 +35,6 @@ from ltr.device import resolve_device
 from ltr.models import create_model
 
 BATCH = 128
-
-
-def timed_steps(model, optimizer, batches, steps: int, warmup: int = 5) -> float:
-    """images/s over `steps` SGD steps after `warmup` untimed ones."""
-    model.train()
-    it = iter(batches)
-    for i in range(warmup + steps):
-        if i == warmup:
-            start = time.perf_counter()
-        x, y = next(it)
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    if x.is_cuda:
-        torch.cuda.synchronize()
-    return steps * BATCH / (time.perf_counter() - start)
 
 
 class PilImages(Dataset):
@@ -67,19 +56,14 @@ class PilImages(Dataset):
         return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
-def forever(make_epoch):
-    epoch = 0
-    while True:
-        yield from make_epoch(epoch)
-        epoch += 1
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="resnet8")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--jpegs", type=int, default=320, help="images of the generated JPEG tree")
+    parser.add_argument("--list-steps", type=int, default=4, help="batches of 64 timed per image-list round")
     args = parser.parse_args()
 
     device = resolve_device(RuntimeConfig())
@@ -122,7 +106,7 @@ def main():
     rates = {name: [] for name in sources}
     for _ in range(args.rounds):
         for name, source in sources.items():
-            rates[name].append(timed_steps(model, optimizer, source, args.steps))
+            rates[name].append(timed_steps(source, args.steps, warmup=5, model=model, optimizer=optimizer))
     results.update({name: float(np.median(r)) for name, r in rates.items()})
 
     best_pil = max(v for k, v in results.items() if k.startswith("pil_"))
@@ -132,7 +116,30 @@ def main():
     for key in [k for k in results if k == "ceiling" or k == "pipeline" or k.startswith("pil_")]:
         print(f"| {key} | {results[key]:.0f} | {100 * results[key] / results['ceiling']:.0f}% |")
     print(f"pipeline / best PIL pipeline: {results['pipeline'] / best_pil:.2f}x")
+
+    lists = image_list_rates(device, args.workers, args.jpegs, args.list_steps, args.rounds)
+    print(f"image lists: {args.jpegs} JPEGs of 256 px to 224-px batches of 64 on {device}, the pipeline alone")
+    print("| image-list pipeline | images/s |")
+    print("|---|---|")
+    for key, rate in lists.items():
+        print(f"| {key} | {rate:.0f} |")
+    results.update(lists)
     print(json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in results.items()}))
+
+
+def image_list_rates(device, workers: list[int], n: int, steps: int, rounds: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ltr-bench-") as tmp:
+        paths, labels = make_jpeg_tree(Path(tmp), n)
+        sources = {}
+        for w in workers:
+            sources[f"list_pil_workers{w}"] = ("pil", w)
+            sources[f"list_device_threads{max(w, 1)}"] = ("device", w)
+        rates = {name: [] for name in sources}
+        for _ in range(rounds):
+            for name, (decode, w) in sources.items():
+                source = image_list_batches(Path(tmp), paths, labels, decode=decode, device=device, workers=w, batch=64)
+                rates[name].append(timed_steps(forever(source.epoch), steps))
+    return {name: float(np.median(r)) for name, r in rates.items()}
 
 
 if __name__ == "__main__":

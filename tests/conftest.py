@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from ltr.presets import merge
+from ltr.workspace import copy_pipeline
 
 # stages run in-process by the tests keep their resume states out of the user's cache
 os.environ.setdefault("LTR_RESUME_DIR", tempfile.mkdtemp(prefix="ltr-resume-"))
@@ -24,18 +26,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtualenv that runs the tests also runs the stages
-PROJECT_FILES = [
-    "src",
-    "stages",
-    "data/raw/none",
-    "dvc.yaml",
-    "params.yaml",
-    ".dvcignore",
-    ".gitignore",
-    ".dvc/config",
-    ".dvc/.gitignore",
-    ".dvc/plots",
-]
 
 
 def tiny_training(params: dict, batch_size: int = 32) -> dict:
@@ -50,6 +40,24 @@ def tiny_training(params: dict, batch_size: int = 32) -> dict:
         if parts:
             out[name] = {k: {"epochs": 1, "batch_size": batch_size} for k in parts}
     return out
+
+
+def everywhere(params: dict, change: dict) -> dict:
+    """`change` applied to stage 1, pretrain and every method section that holds a schedule."""
+    out = merge(params, {"stage1": change, "pretrain": change})
+    for name, parts in tiny_training(params).items():
+        out = merge(out, {name: {part: change for part in parts}})
+    return out
+
+
+def stage_in_process(script: str, *args: str, monkeypatch) -> dict:
+    """Run stages/<script>.py in this process, in the current directory; the params it read."""
+    from ltr.config import forget_reads, reads
+
+    monkeypatch.setattr(sys, "argv", [f"stages/{script}.py", *args])
+    forget_reads()
+    runpy.run_path(str(REPO / "stages" / f"{script}.py"), run_name="__main__")
+    return reads()
 
 
 # a pipeline that runs in seconds: 10 classes, 1-2 epochs; shot thresholds scaled so every group is present
@@ -111,13 +119,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> su
 
 def make_repo(dest: Path, overrides: dict = TINY) -> Path:
     """A git repository holding the project's pipeline files and tiny params, committed once."""
-    for name in PROJECT_FILES:
-        src, target = REPO / name, dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, target)
+    copy_pipeline(REPO, dest)
     write_params(dest, overrides)
     run(["git", "init", "-q"], dest)
     run(["git", "config", "user.name", "ltr tests"], dest)

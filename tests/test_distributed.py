@@ -1,90 +1,164 @@
 """Data-parallel training under torchrun, on CPU with the gloo backend and two processes."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
-from conftest import run, write_params
+from conftest import REPO, TINY, everywhere, run, stage_in_process, write_params
 from ltr import processes
 from ltr.engine.checkpoint import load_checkpoint
+from ltr.presets import merge
 
-# Two processes against one on the same data: a model without BatchNorm (whose batch statistics are
-# the one thing that is per process), a class-aware sampler, crop-and-flip augmentation, a batch size
-# the val list is not a multiple of. Writes the trained weights, the val logits and what the
-# processes gathered.
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+
+# Every training step of every method, in one process and in two, on the same tiny data and the same
+# stage-1 model: the script trains each (the method's own step, as its stage calls it) and writes each
+# process's weights. BatchNorm normalises with fixed statistics here: its batch statistics are per
+# process (see ltr.processes), the one thing two processes do not compute as one, so a model with
+# real BatchNorm cannot match; test_stage1_under_torchrun_from_dvc runs that case.
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys
     from pathlib import Path
     import torch
-    from ltr.config import TrainConfig
-    from ltr.data.loader import TensorBatches
-    from ltr.data.samplers import ClassAwareSampler
-    from ltr import processes
-    from ltr.engine.checkpoint import ResumeState
-    from ltr.engine.train import fit, predict
+    import torch.nn.functional as F
 
-    out = Path(sys.argv[1])
+    class FixedStatisticsBatchNorm2d(torch.nn.BatchNorm2d):
+        def forward(self, x):
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+
+    torch.nn.BatchNorm2d = FixedStatisticsBatchNorm2d  # before any model is built
+
+    from ltr import processes
+    from ltr.config import load_config
+    from ltr.methods import load_method
+    from ltr.pipeline import StageContext
+
+    out, runs = Path(sys.argv[1]), json.loads(sys.argv[2])
     processes.init(torch.device("cpu"))
-    g = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (96, 3, 8, 8), generator=g, dtype=torch.uint8)
-    labels = torch.arange(96) % 4
-    norm = dict(mean=[0.5] * 3, std=[0.25] * 3)
-    sampler = ClassAwareSampler(labels.numpy(), 4, 2, 96)
-    train = TensorBatches(images, labels, batch_size=16, augment="crop_flip", drop_last=True, sampler=sampler, **norm)
-    val = TensorBatches(images[:37], labels[:37], batch_size=8, **norm)
+    for name, _, stage, step, args in runs:
+        cfg = load_config(f"params/{name}.yaml")
+        dest = out / f"rank{processes.rank()}" / name
+        dest.mkdir(parents=True)
+        ctx = StageContext(cfg, stage, dest / "live")
+        if stage == "stage1":  # as stages/stage1.py, predictions of every split list included
+            model = ctx.new_model()
+            ctx.train_and_save(dest, model, cfg.stage1)
+            ctx.save_predictions(dest, model)
+        else:
+            getattr(load_method(cfg.method), step)(ctx, cfg.method_params, dest, *args)
+        ctx.finish()
+
+    # OLTR's repelling hinge shut for the whole batch though open on rank 0's slice (features near the
+    # centroids) and shut on rank 1's (far from them): the centroids' gradient, averaged by DDP
+    from ltr.losses.disc_centroids import DiscCentroidsLoss
+
     torch.manual_seed(0)
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-        torch.nn.Linear(8, 4),
-    )
-    cfg = TrainConfig(epochs=3, batch_size=16, lr=0.1, warmup_epochs=0)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=5e-4)
-    rank = processes.rank()
-    result = fit(model, opt, train, val, cfg, device=torch.device("cpu"), amp=False,
-                 resume=ResumeState(out / f"resume{rank}"), live_dir=out / f"live{rank}", name="ddp")
-    logits, val_labels = predict(model, val, torch.device("cpu"), False)
-    keys = processes.concat_all(torch.full((2, 3), float(rank)))
-    torch.save({"state": model.state_dict(), "logits": logits, "labels": val_labels, "keys": keys,
-                "history": result.history}, out / f"rank{rank}.pt")
+    loss = DiscCentroidsLoss(4, 3, margin=10.0)
+    labels = torch.arange(16) % 4
+    features = torch.randn(16, 3) * torch.tensor([0.1] * 8 + [5.0] * 8)[:, None]
+    mine = processes.local_slice(16)
+    wrapped = processes.data_parallel(loss, torch.device("cpu"))  # kept: its reducer averages at backward
+    wrapped(features[mine], labels[mine]).backward()
+    torch.save(loss.centroids.grad, out / f"rank{processes.rank()}" / "hinge.pt")
     processes.shutdown()
     """
 )
+# (run name, method, stage, the method's step, its arguments); every method with a training step
+RUNS = [
+    ("stage1", "softmax", "stage1", None, []),
+    *[(m, m, "stage2", "train_stage2", []) for m in ("balanced_softmax", "ldam_drw", "tde", "ride", "tade")],
+    *[(m, m, "stage2", "train_stage2", []) for m in ("crt", "lws", "oltr")],  # from the stage-1 model
+    *[(f"experts_{s}", "experts", f"experts@{s}", "train_expert", [s]) for s in ("many", "medium", "few")],
+    ("ssp_rotation", "ssp", "pretrain", "pretrain", []),
+    ("ssp_moco", "ssp", "pretrain", "pretrain", []),
+    ("ssp", "ssp", "stage2", "train_stage2", []),
+]
 
 
-def _train(tmp_path, nproc: int) -> list[dict]:
-    script = tmp_path / "train.py"
+@pytest.fixture(scope="module")
+def method_data(tmp_path_factory):
+    """Tiny data, split lists and a stage-1 model; params/<run>.yaml for every run: 1 epoch of 2 steps
+    (so the weights kept, those of the best val epoch, are the trained ones; DDP finds a parameter
+    left without a gradient at the second) at batch 16, 12 for pre-training, ldam_drw's and ride's
+    re-weighting from the start, val predicted in batches of 15 (its 50 images end with a batch of 5,
+    split 2 + 3). Float sums in other orders leave the two runs up to 2.4e-6 apart here (3 steps:
+    1.05e-5, the first conv of an expert at lr 0.1); each whole-batch normalisation, removed, moves
+    some weight by 1.9e-4 (OLTR's counts) to 5.1e-2 (DRW's weights); OLTR's hinge has a case below."""
+    work = tmp_path_factory.mktemp("methods")
+    params = everywhere(merge(PARAMS, TINY), {"epochs": 1, "batch_size": 16})
+    params = merge(params, {"runtime": {"max_steps": 2}, "logits": {"batch_size": 15}})
+    params = merge(params, {"pretrain": {"batch_size": 12}})  # slices of 6: rotations not in whole cycles of 4
+    params = merge(params, {m: {"train": {"drw_start": 0.0}} for m in ("ldam_drw", "ride")})
+    params = merge(params, {"oltr": {"train": {"samples_per_class": 3}}})  # a class in both slices of a batch
+    params = merge(params, {"experts": {"many_threshold": 30, "few_threshold": 10}})
+    (work / "params").mkdir()
+    for name, method, *_ in RUNS:
+        kind = {"kind": "moco" if name == "ssp_moco" else "rotation"}
+        (work / "params" / f"{name}.yaml").write_text(
+            yaml.safe_dump(merge(params, {"method": method, "pretrain": kind}))
+        )
+    (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": "softmax"})))
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.chdir(work)
+    try:
+        for script in ("prepare", "splits", "pretrain", "stage1"):
+            stage_in_process(script, monkeypatch=monkeypatch)
+    finally:
+        monkeypatch.undo()
+    return work
+
+
+def _train_methods(work, nproc: int) -> dict:
+    """{run name: [rank 0's weights, rank 1's, ...]} and the stage-1 predictions of each process."""
+    script = work / "train_methods.py"
     script.write_text(SCRIPT)
-    out = tmp_path / f"n{nproc}"
-    out.mkdir()
+    out = work / f"n{nproc}"
     launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"] if nproc > 1 else []
-    # outside the project's DVC repository, which dvclive would otherwise open
-    cmd = [sys.executable, *launcher, str(script), str(out)]
-    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(nproc)]
+    env = {**os.environ, "LTR_RESUME_DIR": str(out / "resume"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, *launcher, str(script), str(out), json.dumps(RUNS)]
+    result = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    trained = {}
+    for name, *_ in RUNS:
+        ranks = [out / f"rank{r}" / name for r in range(nproc)]
+        trained[name] = [load_checkpoint(d / "model.pt")["state_dict"] for d in ranks]
+        trained[name + ".history"] = [json.loads((d / "train_summary.json").read_text())["history"] for d in ranks]
+    trained["hinge"] = [torch.load(out / f"rank{r}" / "hinge.pt", weights_only=True) for r in range(nproc)]
+    trained["predictions"] = [dict(np.load(out / f"rank{r}" / "stage1" / "predictions.npz")) for r in range(nproc)]
+    return trained
 
 
-def test_two_processes_train_the_same_model_as_one(tmp_path, one_torchrun_at_a_time):
-    (one,) = _train(tmp_path, 1)
-    first, second = _train(tmp_path, 2)
-    for name, weight in one["state"].items():
-        assert torch.allclose(first["state"][name], weight, atol=1e-5), name
-        assert torch.equal(first["state"][name], second["state"][name]), name  # the processes agree exactly
-    # val logits predicted in slices and gathered: all 37 rows, in order, on both processes
-    assert torch.equal(first["labels"], one["labels"]) and len(first["labels"]) == 37
-    assert torch.allclose(first["logits"], one["logits"], atol=1e-4)
-    assert torch.equal(first["logits"], second["logits"])
-    # the epoch rows sum both processes' slices
-    assert [r["train_loss"] for r in first["history"]] == pytest.approx([r["train_loss"] for r in one["history"]])
-    timeless = [[{k: v for k, v in r.items() if k != "img_per_s"} for r in p["history"]] for p in (first, second)]
-    assert timeless[0] == timeless[1]
-    assert torch.equal(first["keys"], torch.tensor([[0.0] * 3] * 2 + [[1.0] * 3] * 2))
+def test_two_processes_train_every_method_as_one(method_data, one_torchrun_at_a_time):
+    one, two = _train_methods(method_data, 1), _train_methods(method_data, 2)
+    for name, *_ in RUNS:
+        (single,), (first, second) = one[name], two[name]
+        assert single.keys() == first.keys()
+        for key, weight in single.items():
+            assert torch.equal(first[key], second[key]), f"{name}: {key} differs between the processes"
+            if weight.is_floating_point():
+                gap = (first[key] - weight).abs().max().item()
+                assert gap <= 1e-5, f"{name}: {key} is {gap:.2e} from the one-process weights"
+            else:
+                assert torch.equal(first[key], weight), f"{name}: {key}"
+        # every epoch's row sums both processes' slices: the loss of the whole batch
+        rows = [[r["train_loss"], r["train_top1"]] for r in one[name + ".history"][0]]
+        assert [[r["train_loss"], r["train_top1"]] for r in two[name + ".history"][0]] == [
+            pytest.approx(r, abs=1e-4) for r in rows
+        ], name
+    assert torch.allclose(two["hinge"][0], one["hinge"][0], atol=1e-6) and torch.equal(*two["hinge"])
+    # predictions in slices, gathered in order on both processes (val: a last batch of 5 split 2 + 3)
+    (single,), (first, second) = one["predictions"], two["predictions"]
+    for key, value in single.items():
+        assert first[key].shape == value.shape and np.array_equal(first[key], second[key]), key
+        assert np.abs(first[key] - value).max() <= 1e-4, key
 
 
 def test_gather_batches_restores_the_order_of_uneven_slices(monkeypatch):

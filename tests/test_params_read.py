@@ -3,14 +3,11 @@ every method and for the data sets and options that make a stage read different 
 ltr.config records each key read; the reads are compared with dvc.yaml both ways: nothing read is
 untracked (no stale result), and every tracked key is read by some run (no needless re-run)."""
 
-import runpy
-import sys
-
 import pytest
 import yaml
 
-from conftest import REPO, TINY, tiny_training
-from ltr.config import forget_reads, method_names, reads, spec
+from conftest import REPO, TINY, everywhere, stage_in_process
+from ltr.config import method_names, spec
 from ltr.presets import flatten, merge
 
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
@@ -19,14 +16,6 @@ PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 HOW_NOT_WHAT = {"runtime.nproc", "runtime.compile"}
 # multistep schedules everywhere, so that milestones and gamma are read too
 MULTISTEP = {"schedule": "multistep", "milestones": [1], "gamma": 0.5}
-
-
-def _everywhere(params: dict, change: dict) -> dict:
-    """`change` applied to stage 1, pretrain and every method section that holds a schedule."""
-    out = merge(params, {"stage1": change, "pretrain": change})
-    for name, parts in tiny_training(params).items():
-        out = merge(out, {name: {part: change for part in parts}})
-    return out
 
 
 def tracked(stage: str, method: str) -> list[str]:
@@ -50,13 +39,6 @@ def leaves(entry: str) -> set[str]:
     return {f"{entry}.{k}" for k, v in flatten(node).items() if v != {}}
 
 
-def _stage(script: str, *args: str, monkeypatch) -> dict:
-    monkeypatch.setattr(sys, "argv", [f"stages/{script}.py", *args])
-    forget_reads()
-    runpy.run_path(str(REPO / "stages" / f"{script}.py"), run_name="__main__")
-    return reads()
-
-
 def _uses(stage: str, method: str) -> bool:
     kind = stage.split("@")[0]
     return kind not in ("pretrain", "stage2", "experts") or spec(method).uses(kind)
@@ -70,7 +52,7 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
 
     monkeypatch = pytest.MonkeyPatch()
     out = []
-    base = _everywhere(merge(PARAMS, TINY), MULTISTEP)
+    base = everywhere(merge(PARAMS, TINY), MULTISTEP)
     base = merge(base, {"runtime": {"max_steps": 1}, "tade": {"logits": {"test_time": {"epochs": 1}}}})
     base = merge(base, {"experts": {"many_threshold": 30}})  # every expert has classes on the tiny counts
     configs = {
@@ -89,10 +71,10 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
             "data": {"name": "imagenet_lt", "root": str(lists_root), "image_lists": {"size": 32, "resize": 36}},
             "splits": {"many_threshold": 10, "few_threshold": 5},
             "experts": {"many_threshold": 10, "few_threshold": 5},
-            "runtime": {"num_workers": 0},
+            "runtime": {"num_workers": 0, "decode": "device"},  # the PIL path: test_image_lists.py
         },
     )
-    image_lists = _everywhere(image_lists, {"batch_size": 2})  # the few-shot expert has 3 images
+    image_lists = everywhere(image_lists, {"batch_size": 2})  # the few-shot expert has 3 images
     configs["image_lists"] = (image_lists, ["softmax", "crt", "ssp", "experts"])
     folder_root = tmp_path_factory.mktemp("folder")
     make_folder(folder_root)  # no val/: prepare holds val out of train/, reading data.folder
@@ -104,16 +86,16 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
             monkeypatch.chdir(work)
             for script in ("prepare", "splits", "pretrain", "stage1"):
                 (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": "softmax"})))
-                out.append((script, "softmax", _stage(script, monkeypatch=monkeypatch)))
+                out.append((script, "softmax", stage_in_process(script, monkeypatch=monkeypatch)))
             for method in methods:
                 (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": method})))
                 steps = [("pretrain",), ("stage1",)] if spec(method).uses("pretrain") else [("pretrain",)]
                 steps += [("stage2",), *(("experts", s) for s in ("many", "medium", "few")), ("logits",)]
                 for script, *args in steps:
                     stage = f"{script}@{args[0]}" if args else script
-                    out.append((stage, method, _stage(script, *args, monkeypatch=monkeypatch)))
+                    out.append((stage, method, stage_in_process(script, *args, monkeypatch=monkeypatch)))
             if methods:
-                out.append(("evaluate", methods[-1], _stage("evaluate", monkeypatch=monkeypatch)))
+                out.append(("evaluate", methods[-1], stage_in_process("evaluate", monkeypatch=monkeypatch)))
     finally:
         monkeypatch.undo()
     return out

@@ -105,6 +105,12 @@ class StageContext:
         return processes.local_device(resolve_device(self.cfg.runtime))
 
     @property
+    def decoder(self) -> str:
+        """How image lists are decoded (runtime.decode): "auto" is on the device when it is a GPU."""
+        decode = self.cfg.runtime.decode
+        return ("device" if self.device.type == "cuda" else "pil") if decode == "auto" else decode
+
+    @property
     def amp(self) -> bool:
         return self.cfg.runtime.amp
 
@@ -132,6 +138,7 @@ class StageContext:
             resize=info["resize"],
             device=self.device,
             num_workers=self.cfg.runtime.num_workers,
+            decode=self.decoder,
             **norm,
             **kwargs,
         )

@@ -2,16 +2,22 @@
 
 Every process holds the whole model and draws the same global batch from the same generator (the
 sampler, the order and the in-memory augmentation are seeded by (seed, epoch)); each trains on its own
-slice of that batch and the gradients are averaged before every optimizer step, so one step equals a
-single-process step on the whole batch up to BatchNorm, whose batch statistics are per process (as in
-the papers' DataParallel and DDP runs without SyncBatchNorm). Gradients are averaged after backward
-rather than through DistributedDataParallel's forward hooks because method steps call sub-modules
-directly (OLTR's meta-embedding, TDE's heads, MoCo's two encoders), which those hooks would miss.
+slice of that batch. A method's whole training step runs as one module wrapped in torch's
+DistributedDataParallel (ltr.engine.train.TrainStep), which averages the gradients over the processes
+in buckets while backward still runs. Slices are equal (the batch size must divide by the process
+count), so the average of the processes' slice-mean losses is the loss of the whole batch, and one
+step equals a single-process step on the whole batch up to BatchNorm, whose batch statistics are per
+process (as in the papers' DataParallel and DDP runs without SyncBatchNorm). A loss that is not a
+plain mean over its rows normalises by the whole batch through share_of_total, global_mean and
+all_sum (weighted cross-entropy, OLTR's centroid loss).
 
-Floating-point buffers (BatchNorm running statistics, TDE's moving-average feature) are averaged over
-the processes before every validation, so all processes evaluate and keep the same model; prediction
-splits each batch over the processes and gathers the logits on every one of them. Only rank 0 writes
-outputs, resume state and logs.
+DDP's forward_sync_buffers (formerly broadcast_buffers) is off: by default DDP copies rank 0's
+buffers over every process's at each forward, so the BatchNorm running statistics (and TDE's
+moving-average feature) kept at the end would be estimated from rank 0's slices alone. Here each
+process keeps its own and floating-point buffers are averaged over the processes before every
+validation (average_buffers), so all processes evaluate and keep the same model, whose statistics
+come from every slice; prediction splits each batch over the processes and gathers the logits on
+every one of them. Only rank 0 writes outputs, resume state and logs.
 """
 
 import os
@@ -117,20 +123,36 @@ def all_max(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def average_gradients(model: torch.nn.Module) -> None:
-    """Average the gradients of every parameter that has one, in one flattened all-reduce."""
+def data_parallel(module: torch.nn.Module, device: torch.device):
+    """`module` in DistributedDataParallel under torchrun (itself in one process). Every method's step
+    gives every trainable parameter a gradient (tests/test_distributed.py trains each in two
+    processes), so find_unused_parameters, a graph traversal every step, stays off; a step that did
+    not would stop at its next step with DDP's error naming the parameters."""
     if world_size() == 1:
-        return
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= world_size()
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(
+        module,
+        device_ids=[device.index] if device.type == "cuda" else None,
+        forward_sync_buffers=False,  # per-process statistics, averaged before validation (module docstring)
+    )
+
+
+def global_mean(t: torch.Tensor) -> torch.Tensor:
+    """The mean over the processes of a value each computed on its slice (no gradient)."""
+    if world_size() == 1:
+        return t.detach()
+    return all_sum(t.detach().clone()) / world_size()
+
+
+def share_of_total(local_total: torch.Tensor) -> torch.Tensor | float:
+    """local_total / (its mean over the processes), no gradient; exactly 1 in one process. A loss
+    normalised by its slice's own total (a weighted mean over the slice) times this factor is
+    normalised by the whole batch's total once DDP averages the processes' gradients."""
+    if world_size() == 1:
+        return 1.0
+    return local_total.detach() / global_mean(local_total)
 
 
 @torch.no_grad()

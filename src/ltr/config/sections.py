@@ -141,7 +141,9 @@ class RuntimeConfig(Section):
     amp: bool = True  # bf16 autocast where the device supports it well (CUDA)
     compile: bool = False  # torch.compile the backbone for training (CUDA; slow to start on CPU)
     max_steps: int = param(0, ge=0)  # stop every training epoch after this many steps (0: no limit), a smoke test
-    num_workers: int = param(4, ge=0)  # DataLoader workers decoding image-list data sets
+    num_workers: int = param(4, ge=0)  # DataLoader workers decoding image-list data sets (decode "device": threads)
+    # image lists: PIL in DataLoader workers, or torchvision on the training device; auto: the device on CUDA
+    decode: str = param("auto", choices=("auto", "pil", "device"))
 
 
 SECTIONS = {

@@ -1,8 +1,12 @@
-"""The strong (MoCo-v2-style) views, defined once for both data paths: the in-memory batches
-(ltr.data.loader, drawn on the device) and the image lists (ltr.data.image_loader, torchvision).
+"""The training transform of image lists and the strong (MoCo-v2-style) views, defined once for every
+data path: the in-memory batches (ltr.data.loader, drawn on the device) and the image lists, decoded
+by PIL in DataLoader workers (ltr.data.image_loader) or on the device (ltr.data.tensor_transforms).
 
-A view is: a crop, colour jitter with probability jitter_p, greyscale with grey_p, Gaussian blur with
-blur_p, then a horizontal flip with p 0.5. Each use takes its original's view:
+Image lists train under the OLTR / Decoupling transform: RandomResizedCrop (area TRAIN_CROP_SCALE),
+a horizontal flip, then colour jitter (TRAIN_JITTER).
+
+A strong view is: a crop, colour jitter with probability jitter_p, greyscale with grey_p, Gaussian
+blur with blur_p, then a horizontal flip with p 0.5. Each use takes its original's view:
 
 - "tade": TADE's test-time self-supervision (SADE's data loaders): on 32-pixel images (CIFAR)
   RandomCrop(32, padding=4) and blur with p 0.2; on image lists (ImageNet-LT, Places-LT)
@@ -12,6 +16,10 @@ blur_p, then a horizontal flip with p 0.5. Each use takes its original's view:
 """
 
 from dataclasses import dataclass
+
+TRAIN_CROP_SCALE = (0.08, 1.0)
+TRAIN_JITTER = (0.4, 0.4, 0.4, 0.0)  # brightness, contrast, saturation, hue
+BLUR_KERNEL = 23  # the image lists' GaussianBlur(23, sigma), MoCo v2's for 224-pixel images
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ltr import processes
 from ltr.engine.checkpoint import save_checkpoint
 from ltr.models import Classifier, create_backbone
 from ltr.models.moco import MoCo
@@ -39,7 +40,8 @@ def rotate(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 class RotationStep:
     """fit's step for rotation prediction. The rotations of a batch come from a generator seeded by
-    (seed, epoch, batch), so they are the same after a resume and on every device."""
+    (seed, epoch, batch), so they are the same after a resume and on every device; they are drawn for
+    the whole batch, of which each process rotates its slice as one process would."""
 
     def __init__(self, seed: int):
         self.seed, self.epoch, self.batch = seed, None, 0
@@ -49,7 +51,8 @@ class RotationStep:
             self.epoch, self.batch = epoch, 0
         gen = torch.Generator().manual_seed(((self.seed * 1_000_003 + epoch) * 1_000_003 + self.batch) % 2**63)
         self.batch += 1
-        targets = rotation_targets(len(x), gen).to(x.device)
+        n = len(x) * processes.world_size()  # training slices are equal
+        targets = rotation_targets(n, gen)[processes.local_slice(n)].to(x.device)
         logits = model(rotate(x, targets))
         return F.cross_entropy(logits, targets), logits, targets
 

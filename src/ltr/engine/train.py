@@ -42,6 +42,20 @@ class FitResult:
         }
 
 
+class TrainStep(torch.nn.Module):
+    """A method's whole training step as one module, forward(x, y, epoch) = step(model, x, y, epoch), so
+    that DistributedDataParallel wraps every parameter the step uses, whichever sub-modules it calls
+    (OLTR's meta-embedding, TDE's heads, MoCo's two encoders): DDP's gradient hooks sit on the
+    parameters, not on the forward of the module it wraps."""
+
+    def __init__(self, model: torch.nn.Module, step: Callable):
+        super().__init__()
+        self.model, self.step = model, step
+
+    def forward(self, x, y, epoch: int):
+        return self.step(self.model, x, y, epoch)
+
+
 def cross_entropy_step(model, x, y, epoch):
     """The default training step: (loss, logits) of plain cross-entropy."""
     logits = model(x)
@@ -127,6 +141,8 @@ def fit(
         SAVED_EPOCH.update(stage=name, epoch=start)
         print(f"{name}: resuming after epoch {start} from {resume.path}", flush=True)
 
+    # after the resume state is loaded: DDP starts every process from rank 0's parameters
+    train_step = processes.data_parallel(TrainStep(model, step), device)
     # dvclive writes in place while the stage trains, so `dvc exp show` shows the running epoch
     live = Live(str(live_dir), dvcyaml=False, save_dvc_exp=False, report=None) if main else None
     for row, speed in zip(history, speeds, strict=True):  # a resumed run rewrites the rows it skips
@@ -153,12 +169,11 @@ def fit(
             if i == steps:
                 break
             with autocast(device, amp):
-                loss, logits, *targets = step(model, x, y, epoch)
+                loss, logits, *targets = train_step(x, y, epoch)
             # remember the first non-finite batch on the device: a per-batch check would sync CUDA
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), i, first_bad)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            processes.average_gradients(model)
+            loss.backward()  # under DDP this also averages the gradients over the processes
             optimizer.step()
             scheduler.step()
             loss_sum += loss.detach() * len(y)

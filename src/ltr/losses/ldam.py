@@ -3,12 +3,15 @@ Label-Distribution-Aware Margin Loss", NeurIPS 2019).
 
 The target logit is lowered by a class margin m_c = max_margin * n_c^(-1/4) / max_j n_j^(-1/4)
 before cross-entropy. The logits are those of a cosine classifier scaled by s (30), so the margin
-enters as s * m_c, as in the original and in RIDE. `weight` carries DRW's per-class weights.
+enters as s * m_c, as in the original and in RIDE. `weight` carries DRW's per-class weights; the
+weighted mean is over the whole batch, every process's slice (ltr.processes).
 """
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ltr import processes
 
 
 class LDAMLoss(nn.Module):
@@ -19,4 +22,7 @@ class LDAMLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         shifted = logits - F.one_hot(labels, logits.shape[1]).to(logits.dtype) * self.margins[labels, None]
-        return F.cross_entropy(shifted, labels, weight=weight)
+        loss = F.cross_entropy(shifted, labels, weight=weight)  # divided by the slice's sum of weights
+        if weight is None:
+            return loss
+        return loss * processes.share_of_total(weight[labels].sum())
