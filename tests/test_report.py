@@ -6,11 +6,13 @@ import math
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import run
+from ltr.presets import flatten
 from ltr.report.compare import parse_args
 from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
-from ltr.report.runs import as_cell, experiments_of, method_seed_runs
+from ltr.report.runs import as_cell, experiments_of, method_seed_runs, read_experiments
 from ltr.report.scheduling import Task, experiment_name, next_ready, run_order
 from ltr.report.table import METRICS, differences_table, markdown_table, paired_differences, seed_frame, summary
 
@@ -81,7 +83,7 @@ def test_experiments_are_the_finished_rows_compared_on_the_workspace_params():
 
 
 def test_params_become_the_cells_exp_show_shows():
-    assert [as_cell(v) for v in (True, 500, 0.5, [10, 20], [], "auto", None)] == [
+    assert [as_cell(v) for v in (True, 500, 0.5, [10, 20], [], "auto", None, {})] == [
         "True",
         500.0,
         0.5,
@@ -89,6 +91,7 @@ def test_params_become_the_cells_exp_show_shows():
         "[]",
         "auto",
         "None",
+        None,
     ]
 
 
@@ -294,7 +297,7 @@ def test_comparison_figures_are_written(tmp_path):
 
 
 @pytest.mark.e2e
-def test_report_runs_each_method_and_seed_once_and_a_second_report_trains_nothing(tiny_copy):
+def test_report_runs_each_method_and_seed_once_and_a_second_report_trains_nothing(tiny_copy, monkeypatch):
     readme = tiny_copy / "README.md"
     readme.write_text("# tiny\n<!-- report:start -->\nold\n<!-- report:end -->\nafter\n")
     report = ["python", "-m", "ltr.report.compare", "--methods", "softmax", "tau_norm", "--seeds", "0", "1"]
@@ -321,6 +324,12 @@ def test_report_runs_each_method_and_seed_once_and_a_second_report_trains_nothin
     text = readme.read_text()
     assert text.startswith("# tiny\n<!-- report:start -->\nMade by `make report`") and text.endswith("end -->\nafter\n")
     assert "| softmax | " in text and " ± " in text
+
+    # exp_show's cells of the workspace's params are what as_cell makes of params.yaml, key by key
+    monkeypatch.chdir(tiny_copy)
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tiny_copy / ".dvc" / "tmp" / "site"))
+    params = flatten(yaml.safe_load((tiny_copy / "params.yaml").read_text()))
+    assert read_experiments().workspace == {k: as_cell(v) for k, v in params.items()}
 
     second = run(report, tiny_copy).stdout
     assert "4 of 4 runs done; to run: 0" in second and "queued" not in second

@@ -36,7 +36,9 @@ def cell(row: dict, file: str, key: str):
 
 
 def as_cell(value):
-    """A params.yaml value as exp_show's row holds it."""
+    """A params.yaml value as exp_show's row holds it (an empty section has no column: None)."""
+    if value == {}:
+        return None
     text = str(value)
     try:
         return float(text)
