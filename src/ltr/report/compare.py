@@ -1,14 +1,21 @@
-"""`make report`: every registered method but the templates as a DVC experiment on the current params,
-then the comparison table and figures in results/ and the README's results section between its markers.
+"""`make report`: every registered method but the templates over several training seeds, each
+(method, seed) a DVC experiment on the current params, then the comparison in results/ and the
+README's results section between its markers.
 
-Experiments are queued and run one after another (`dvc queue start -j 1`: two trainings would only
-share the same cores); each reuses every cached stage, and a method whose experiment on the current
-params already exists is not run again. Progress is the experiments' own logs, streamed.
+    python -m ltr.report.compare [--methods softmax crt ...] [--seeds 0 1 2] [--jobs 2]
+
+Experiments are named `report-<method>-seed<seed>` and run through DVC's queue (ltr.report.scheduling:
+one stage 1 per seed, shared by the methods of that seed). A (method, seed) whose experiment on the
+current params has finished is not run again, so a report that stopped resumes, and a second one
+trains nothing. Results are read back through `dvc.api` (ltr.report.runs).
+
+results/: comparison.csv (one row per method: mean and sample std over the seeds of every metric,
+and the paired difference to softmax; ltr.report.table), comparison_seeds.csv (every run), and the
+figures, which show the seeds' spread.
 """
 
 import argparse
 import io
-import json
 import os
 import platform
 import subprocess
@@ -20,68 +27,18 @@ from pathlib import Path
 import pandas as pd
 
 from ltr.config import compared_methods, method_names
-from ltr.report.plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
-from ltr.report.table import comparison_frame, experiment_records, markdown_table, runs_of, workspace_params
+from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
+from ltr.report.runs import method_seed_runs, read_experiments, run_metrics
+from ltr.report.scheduling import Task, experiment_name, run_tasks, shares_stage1
+from ltr.report.table import differences_table, markdown_table, seed_frame, summary
 
 START, END = "<!-- report:start -->", "<!-- report:end -->"
-EXPERIMENT_PREFIX = "report-"
-
-
-def dvc(*args: str) -> str:
-    result = subprocess.run(["dvc", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"error: `dvc {' '.join(args)}` failed: {(result.stderr or result.stdout).strip()}")
-    return result.stdout
-
-
-def current_runs(methods: list[str]) -> tuple[dict[str, dict], set[str]]:
-    """The finished run of each method on the workspace params, and every experiment name in use."""
-    exp_show = json.loads(dvc("exp", "show", "--json"))
-    records = experiment_records(exp_show)
-    names = {
-        rev.get("name") or experiment.get("name")
-        for baseline in exp_show
-        for experiment in baseline.get("experiments") or []
-        for rev in experiment.get("revs") or []
-    }
-    return runs_of(records, workspace_params(exp_show), methods), names
-
-
-def queue_tasks() -> dict[str, tuple[str, str]]:
-    """`dvc queue status` as task id -> (experiment name, status)."""
-    tasks = {}
-    for line in dvc("queue", "status").splitlines()[1:]:
-        if not line.strip() or line.startswith("Worker"):
-            continue
-        fields = line.split()
-        tasks[fields[0]] = (fields[1], fields[-1])
-    return tasks
-
-
-def run_experiments(methods: list[str], names_in_use: set[str]) -> None:
-    names = [EXPERIMENT_PREFIX + m for m in methods]
-    stale = sorted(names_in_use & set(names))  # earlier report runs on other params, or failed ones
-    for name in stale:  # not `exp run --force`: that would also re-run every cached stage
-        subprocess.run(["dvc", "exp", "remove", name], capture_output=True)  # if it fails, queueing says why
-    task_ids = []  # names repeat across reports; the queue's task ids do not
-    for method, name in zip(methods, names, strict=True):
-        before = set(queue_tasks())
-        dvc("exp", "run", "--queue", "-S", f"method={method}", "-n", name)
-        (task_id,) = set(queue_tasks()) - before
-        task_ids.append(task_id)
-        print(f"queued {name} (task {task_id})", flush=True)
-    # not captured: the worker it spawns would hold the pipe open until the whole queue is done
-    subprocess.run(
-        ["dvc", "queue", "start", "-j", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-    )
-    for i, (name, task_id) in enumerate(zip(names, task_ids, strict=True), 1):
-        while queue_tasks()[task_id][1] == "Queued":
-            time.sleep(5)
-        print(f"\n=== [{i}/{len(names)}] {name} ===", flush=True)
-        started = time.monotonic()
-        subprocess.run(["dvc", "queue", "logs", "--follow", task_id])  # streams its output until it ends
-        status = queue_tasks()[task_id][1]
-        print(f"=== {name}: {status}, {time.monotonic() - started:.0f} s ===", flush=True)
+SEEDS = [0, 1, 2]
+# Two experiments at a time, one thread each (OMP_NUM_THREADS = cores / jobs): on the shared 2-core
+# development machine 3.1x faster than one at a time on two threads (12.8 against 40.0 min for 2 seeds
+# of 4 methods on the default data at 2 epochs; README, "Results"), where two OpenMP threads stall
+# whenever another process holds a core
+JOBS = 2
 
 
 def git_show_csv(rev: str, path: str) -> pd.DataFrame:
@@ -96,25 +53,38 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
 
 
-def write_report(runs: dict[str, dict], methods: list[str], out: Path, readme: Path, seconds: float) -> str:
+def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, readme: Path, note: str) -> str:
+    """runs: (method, seed) -> Experiment."""
+    keys = [(m, s) for m in methods for s in seeds]
+    per_seed = seed_frame({k: run_metrics(runs[k].rev, k[0]) for k in keys}, {k: runs[k].name for k in keys})
+    frame = summary(per_seed, methods)
+
+    def csvs(path: str) -> dict[str, list[pd.DataFrame]]:
+        return {m: [git_show_csv(runs[m, s].rev, path) for s in seeds] for m in frame.index}
+
     out.mkdir(parents=True, exist_ok=True)
-    frame = comparison_frame(runs, methods)
-    per_class = {m: git_show_csv(runs[m]["rev"], "plots/per_class.csv") for m in frame.index}
-    agnostic = {m: git_show_csv(runs[m]["rev"], "plots/agnostic.csv") for m in frame.index}
-    per_class_comparison_figure(per_class, out / "per_class.png")
-    agnostic_comparison_figure(agnostic, out / "agnostic.png")
-    group_bars_figure(frame[["many", "medium", "few"]], out / "groups.png")
-    frame.to_csv(out / "comparison.csv")
+    per_class_comparison_figure(csvs("plots/per_class.csv"), out / "per_class.png")
+    agnostic_comparison_figure(csvs("plots/agnostic.csv"), out / "agnostic.png")
+    group_bars_figure(per_seed, list(frame.index), out / "groups.png")
+    frame.to_csv(out / "comparison.csv", float_format="%.6g")
+    per_seed.to_csv(out / "comparison_seeds.csv", index=False, float_format="%.6g")
     section = "\n".join(
         [
             START,
-            f"Made by `make report` on {date.today().isoformat()} ({machine()}; this run of it took "
-            f"{seconds / 60:.1f} min, reusing the experiments that already existed). Values in percent, except "
-            "GMACs (multiply-accumulates per image) and train s (seconds of training behind the final model, "
-            "every stage included). Each row is the "
-            f"experiment `{EXPERIMENT_PREFIX}<method>`: the committed params with only `method` changed.",
+            f"Made by `make report` on {date.today().isoformat()} ({machine()}; {note}). Each method ran "
+            f"with training seeds {', '.join(map(str, seeds))}, each run the experiment "
+            "`report-<method>-seed<seed>`: the committed params with only `method` and `seed` changed. "
+            f"Values in percent, mean ± sample standard deviation (ddof=1) over the {len(seeds)} seeds, "
+            "except GMACs (multiply-accumulates per image) and train s (seconds of training behind the "
+            "final model, every stage included). Every run in results/comparison_seeds.csv; means, "
+            "standard deviations and the differences below in results/comparison.csv.",
             "",
             markdown_table(frame),
+            "Paired difference to softmax (the method's run minus softmax's run of the same seed), mean ± "
+            "sample std over the seeds; in italics where the seeds disagree on its sign, so that the "
+            "difference lies within the seeds' spread:",
+            "",
+            differences_table(frame, per_seed),
             f"![per-class accuracy against training count]({out.name}/per_class.png)",
             f"![accuracy across shifted test distributions]({out.name}/agnostic.png)",
             f"![many / medium / few-shot accuracy]({out.name}/groups.png)",
@@ -135,7 +105,7 @@ def replace_between(path: Path, start: str, end: str, section: str) -> None:
         path.write_text(head + section + rest.split(end, 1)[1])
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--methods",
@@ -143,28 +113,59 @@ def main(argv: list[str] | None = None) -> None:
         default=list(compared_methods()),
         help="default: every registered method but the templates",
     )
+    parser.add_argument(
+        "--seeds", nargs="+", default=SEEDS, help=f"training seeds (default: {' '.join(map(str, SEEDS))})"
+    )
+    parser.add_argument("--jobs", default=str(JOBS), help=f"experiments at a time (default {JOBS})")
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)
     unknown = [m for m in args.methods if m not in method_names()]
     if unknown:
         raise SystemExit(f"error: unknown method {unknown[0]!r}; valid: {', '.join(method_names())}")
+    args.methods = list(dict.fromkeys(args.methods))
+    for value in args.seeds:
+        if not str(value).isdigit():
+            raise SystemExit(f"error: --seeds {value!r} is not allowed; give integers >= 0, e.g. --seeds 0 1 2")
+    args.seeds = list(dict.fromkeys(int(s) for s in args.seeds))
+    if not args.jobs.isdigit() or int(args.jobs) < 1:
+        raise SystemExit(f"error: --jobs {args.jobs!r} is not allowed; give an integer >= 1")
+    args.jobs = int(args.jobs)
+    return args
 
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     started = time.monotonic()
-    # the workspace's stages first, so that the queued experiments find stage 1 in the local cache
-    print("dvc repro (the committed params)", flush=True)
-    subprocess.run(["dvc", "repro"], check=True)
-    runs, names_in_use = current_runs(args.methods)
-    missing = [m for m in args.methods if m not in runs]
-    print(f"to run: {', '.join(missing) or 'nothing (every method has an experiment on these params)'}", flush=True)
+    # the stages every experiment shares (data and splits), once, before experiments run side by side
+    print("dvc repro splits (the data every experiment shares)", flush=True)
+    subprocess.run(["dvc", "repro", "splits"], check=True)
+
+    def finished_runs():
+        experiments = read_experiments()
+        return method_seed_runs(experiments, args.methods, args.seeds, experiment_name), experiments
+
+    runs, experiments = finished_runs()
+    missing = [Task(m, s) for s in args.seeds for m in args.methods if (m, s) not in runs]
+    print(f"{len(runs)} of {len(args.methods) * len(args.seeds)} runs done; to run: {len(missing)}", flush=True)
+    experiment_seconds = 0.0
     if missing:
-        run_experiments(missing, names_in_use)
-    runs, _ = current_runs(args.methods)
-    failed = [m for m in args.methods if m not in runs]
+        threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // args.jobs))
+        print(f"experiments at a time: {args.jobs}; threads each (OMP_NUM_THREADS): {threads}", flush=True)
+        stage1_ready = {s for m, s in runs if shares_stage1(m)}
+        results = run_tasks(missing, args.methods, args.jobs, threads, stage1_ready, experiments.names)
+        experiment_seconds = sum(seconds for _, seconds in results.values())
+        runs, _ = finished_runs()
+    failed = [experiment_name(m, s) for s in args.seeds for m in args.methods if (m, s) not in runs]
     if failed:
-        names = " ".join(EXPERIMENT_PREFIX + m for m in failed)
-        raise SystemExit(f"error: no finished experiment for {', '.join(failed)}; see `dvc queue logs` for {names}")
-    print(write_report(runs, args.methods, args.out, args.readme, time.monotonic() - started))
+        raise SystemExit(f"error: no finished experiment for {', '.join(failed)}; see `dvc queue logs <name>`")
+    minutes = (time.monotonic() - started) / 60
+    note = (
+        f"this run of it took {minutes:.1f} min, {args.jobs} experiments at a time, with "
+        f"{experiment_seconds / 60:.1f} min of experiment time, reusing the {len(runs) - len(missing)} runs "
+        "that already existed"
+    )
+    print(write_report(runs, args.methods, args.seeds, args.out, args.readme, note))
 
 
 if __name__ == "__main__":
@@ -172,3 +173,8 @@ if __name__ == "__main__":
         main()
     except subprocess.CalledProcessError as error:
         sys.exit(f"error: {' '.join(map(str, error.cmd))} failed with exit code {error.returncode}")
+    except KeyboardInterrupt:
+        sys.exit(
+            "error: interrupted; the experiments already queued run on (`dvc queue status`, `dvc queue kill`), "
+            "and `make report` again follows them and queues the rest"
+        )

@@ -14,7 +14,7 @@ GROUP_COLOURS = {"many": "tab:blue", "medium": "tab:orange", "few": "tab:red"}
 NAMED_CLASSES = 40  # up to this many classes, the per-class figure names each one on its axis
 
 
-def _save(fig, path: Path, title: str) -> None:
+def save_figure(fig, path: Path, title: str) -> None:
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -42,7 +42,7 @@ def per_class_figure(per_class: pd.DataFrame, path: Path, title: str) -> None:
     counts.set_yscale("log")
     counts.set_ylabel("training images (log)")
     ax.legend(loc="lower left", fontsize=8)
-    _save(fig, path, title)
+    save_figure(fig, path, title)
 
 
 def agnostic_figure(agnostic: pd.DataFrame, path: Path, title: str) -> None:
@@ -53,7 +53,7 @@ def agnostic_figure(agnostic: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_xticks(agnostic["position"], agnostic["distribution"], rotation=35, fontsize=8)
     ax.set_ylabel("top-1 accuracy (%)")
     ax.legend(fontsize=8)
-    _save(fig, path, title)
+    save_figure(fig, path, title)
 
 
 def reliability_figure(reliability: pd.DataFrame, path: Path, title: str) -> None:
@@ -65,7 +65,7 @@ def reliability_figure(reliability: pd.DataFrame, path: Path, title: str) -> Non
     ax.set_xlabel("confidence (max softmax probability)")
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=8)
-    _save(fig, path, title)
+    save_figure(fig, path, title)
 
 
 def training_figure(history: pd.DataFrame, path: Path, title: str) -> None:
@@ -79,56 +79,4 @@ def training_figure(history: pd.DataFrame, path: Path, title: str) -> None:
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("top-1 (%)")
     acc_ax.legend(fontsize=8)
-    _save(fig, path, title)
-
-
-# the comparison figures of `make report`: every method on one plot
-
-
-def _method_colours(methods: list[str]) -> dict[str, tuple]:
-    cmap = plt.get_cmap("tab20")
-    return {m: cmap(i % 20) for i, m in enumerate(methods)}
-
-
-def per_class_comparison_figure(per_class: dict[str, pd.DataFrame], path: Path, window: int = 9) -> None:
-    """Each class's test accuracy against its training count (log axis) for every method: faint
-    points, and a moving average over `window` classes of neighbouring counts as the readable line."""
-    colours = _method_colours(list(per_class))
-    fig, ax = plt.subplots(figsize=(9, 4.8))
-    for method, df in per_class.items():
-        df = df.sort_values("train_count")
-        ax.scatter(df["train_count"], df["accuracy"], s=5, color=colours[method], alpha=0.25)
-        smooth = df["accuracy"].rolling(window, center=True, min_periods=1).mean()
-        ax.plot(df["train_count"], smooth, color=colours[method], linewidth=1.6, label=method)
-    ax.set_xscale("log")
-    ax.set_xlabel("training images of the class (log)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(-2, 102)
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
-    _save(fig, path, f"Per-class test accuracy against training count (lines: mean of {window} classes)")
-
-
-def agnostic_comparison_figure(agnostic: dict[str, pd.DataFrame], path: Path) -> None:
-    """Top-1 of every method on the forward-50 ... uniform ... backward-50 test distributions."""
-    colours = _method_colours(list(agnostic))
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    for method, df in agnostic.items():
-        ax.plot(df["position"], df["top1"], marker="o", markersize=3, color=colours[method], label=method)
-    first = next(iter(agnostic.values()))
-    ax.set_xticks(first["position"], first["distribution"], rotation=35, fontsize=8)
-    ax.set_ylabel("top-1 accuracy (%)")
-    ax.legend(fontsize=7, ncol=2)
-    _save(fig, path, "Accuracy across shifted test distributions (head-heavy left, tail-heavy right)")
-
-
-def group_bars_figure(groups: pd.DataFrame, path: Path) -> None:
-    """Many / medium / few-shot closed-set accuracy per method (rows: methods; columns: groups)."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    width = 0.8 / len(GROUP_COLOURS)
-    x = np.arange(len(groups))
-    for i, (group, colour) in enumerate(GROUP_COLOURS.items()):
-        ax.bar(x + (i - 1) * width, groups[group].astype(float).fillna(0), width, color=colour, label=group)
-    ax.set_xticks(x, groups.index, rotation=30, fontsize=8)
-    ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=8)
-    _save(fig, path, "Closed-set accuracy by shot group")
+    save_figure(fig, path, title)

@@ -1,120 +1,126 @@
-"""The comparison table: one row per method experiment, read from `dvc exp show --json`."""
+"""The comparison over seeds: each run's metrics, then per method the mean and the sample standard
+deviation over its seeds (ddof=1: the seeds are a sample of the training randomness) and the paired
+difference to softmax, seed by seed (the same seed: the same stage-1 model for the methods that share
+it, the same data order and initialisation otherwise)."""
 
 import pandas as pd
 
-from ltr.config import method_names, spec
-from ltr.layout import LIVE
-from ltr.presets import flatten
-
-# (column header, metrics.json path); percent unless the header says otherwise
+BASELINE = "softmax"
+# (csv name, README header, metrics key); percent unless the header says otherwise
 COLUMNS = [
-    ("top-1", "closed.top1"),
-    ("many", "closed.many"),
-    ("medium", "closed.medium"),
-    ("few", "closed.few"),
-    ("open F", "open.f_measure"),
-    ("open AUROC", "open.auroc"),
-    ("forward-50", "agnostic.forward50"),
-    ("uniform", "agnostic.uniform"),
-    ("backward-50", "agnostic.backward50"),
-    ("ECE", "closed.ece"),
-    ("GMACs", "cost.gmacs"),
-    ("train s", "train_seconds"),
+    ("top1", "top-1", "closed.top1"),
+    ("many", "many", "closed.many"),
+    ("medium", "medium", "closed.medium"),
+    ("few", "few", "closed.few"),
+    ("open_f", "open F", "open.f_measure"),
+    ("open_auroc", "open AUROC", "open.auroc"),
+    ("forward50", "forward-50", "agnostic.forward50"),
+    ("uniform", "uniform", "agnostic.uniform"),
+    ("backward50", "backward-50", "agnostic.backward50"),
+    ("ece", "ECE", "closed.ece"),
+    ("gmacs", "GMACs", "cost.gmacs"),
+    ("train_s", "train s", "train_seconds"),
 ]
-METRICS_FILE = "metrics/metrics.json"
+METRICS = [name for name, _, _ in COLUMNS]
+HEADERS = {name: header for name, header, _ in COLUMNS}
+COSTS = ["gmacs", "train_s"]  # not in the table of differences to softmax
 
 
-def _file_data(data: dict, kind: str, name: str) -> dict:
-    return ((data.get(kind) or {}).get(name) or {}).get("data") or {}
+def seed_frame(metrics: dict[tuple[str, int], dict], names: dict[tuple[str, int], str]) -> pd.DataFrame:
+    """One row per (method, seed) run: its experiment name and the COLUMNS' metrics (NaN where the
+    data cannot give one, e.g. few-shot accuracy when no class is few-shot)."""
+    rows = [
+        {"method": m, "seed": s, "experiment": names[m, s], **{n: values.get(key) for n, _, key in COLUMNS}}
+        for (m, s), values in metrics.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["method", "seed", "experiment", *METRICS])
+    frame[METRICS] = frame[METRICS].astype(float)
+    return frame
 
 
-def train_seconds(data: dict, method: str) -> float | None:
-    """Seconds of training behind the method's final model: its stages' dvclive logs summed."""
-    if method not in method_names():
-        return None
-    logs = [_file_data(data, "metrics", f"{LIVE}/{stage}/metrics.json") for stage in spec(method).trained_in]
-    return sum(log.get("train_seconds", 0.0) for log in logs)
+def paired_differences(seeds: pd.DataFrame) -> pd.DataFrame:
+    """Each run's metrics minus softmax's of the same seed (methods other than softmax, seeds
+    softmax has)."""
+    baseline = seeds[seeds["method"] == BASELINE].set_index("seed")[METRICS]
+    others = seeds[(seeds["method"] != BASELINE) & seeds["seed"].isin(baseline.index)]
+    diffs = others[METRICS].to_numpy() - baseline.loc[others["seed"]].to_numpy()
+    return pd.concat([others[["method", "seed"]].reset_index(drop=True), pd.DataFrame(diffs, columns=METRICS)], axis=1)
 
 
-def experiment_records(exp_show: list) -> list[dict]:
-    """Every finished experiment of every baseline in `dvc exp show --json`: its name, git rev,
-    baseline, flattened params.yaml, flattened metrics/metrics.json and the training time of its
-    final model (`train_seconds`). Failed or still queued experiments (no metrics) are left out."""
-    records = []
-    for baseline in exp_show:
-        if baseline.get("rev") == "workspace":
-            continue
-        for experiment in baseline.get("experiments") or []:
-            for rev in experiment.get("revs") or []:
-                data = rev.get("data") or {}
-                metrics = _file_data(data, "metrics", METRICS_FILE)
-                if rev.get("error") or not metrics:
-                    continue
-                params = flatten(_file_data(data, "params", "params.yaml"))
-                records.append(
-                    {
-                        "name": rev.get("name") or experiment.get("name"),
-                        "rev": rev["rev"],
-                        "baseline": baseline["rev"],
-                        "timestamp": data.get("timestamp") or "",
-                        "params": params,
-                        "metrics": {**flatten(metrics), "train_seconds": train_seconds(data, params.get("method"))},
-                    }
-                )
-    return records
+def summary(seeds: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """One row per method in `methods` order (those with runs): `seeds` (how many), then
+    `<metric>_mean` and `<metric>_std` for each metric, then `<metric>_diff_mean` and
+    `<metric>_diff_std` of its paired difference to softmax (empty for softmax itself). Standard
+    deviations are sample ones (ddof=1; empty with one seed)."""
+    order = [m for m in methods if m in set(seeds["method"])]
+    runs = seeds.groupby("method")[METRICS]
+    diffs = paired_differences(seeds).groupby("method")[METRICS]
+    parts = [
+        seeds.groupby("method")["seed"].count().rename("seeds"),
+        runs.mean().add_suffix("_mean"),
+        runs.std(ddof=1).add_suffix("_std"),
+        diffs.mean().add_suffix("_diff_mean"),
+        diffs.std(ddof=1).add_suffix("_diff_std"),
+    ]
+    frame = pd.concat(parts, axis=1).reindex(order)
+    columns = ["seeds", *(f"{m}_{s}" for m in METRICS for s in ("mean", "std"))]
+    columns += [f"{m}_diff_{s}" for m in METRICS for s in ("mean", "std")]
+    frame = frame.reindex(columns=columns)
+    frame.index.name = "method"
+    return frame
 
 
-def workspace_params(exp_show: list) -> dict:
-    for baseline in exp_show:
-        if baseline.get("rev") == "workspace":
-            return flatten(_file_data(baseline.get("data") or {}, "params", "params.yaml"))
-    raise ValueError("`dvc exp show --json` has no workspace entry")
+def _number(metric: str, value: float, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    if metric == "train_s":
+        return f"{value:{sign}.0f}"
+    if metric == "gmacs" and abs(value) < 0.1:
+        return f"{value:{sign}.4f}"
+    return f"{value:{sign}.2f}"
 
 
-def differs_only_in(params: dict, base: dict, free: set[str]) -> bool:
-    """Flat params equal to base on every key but the `free` ones."""
-    return all(params.get(k) == base.get(k) for k in (set(params) | set(base)) - free)
+def mean_std(metric: str, mean: float, std: float, signed: bool = False) -> str:
+    """'mean ± std'; the mean alone with one seed, '-' for a metric the data cannot give."""
+    if pd.isna(mean):
+        return "-"
+    if pd.isna(std):
+        return _number(metric, mean, signed)
+    return f"{_number(metric, mean, signed)} ± {_number(metric, std)}"
 
 
-def runs_of(records: list[dict], base_params: dict, methods: list[str]) -> dict[str, dict]:
-    """For each method, the newest experiment whose params are `base_params` with only `method`
-    changed: the run that compares with the others. Ablations and other data are left out."""
-    runs = {}
-    for record in sorted(records, key=lambda r: r["timestamp"], reverse=True):
-        method = record["params"].get("method")
-        if method in methods and method not in runs and differs_only_in(record["params"], base_params, {"method"}):
-            runs[method] = record
-    return runs
-
-
-def comparison_frame(runs: dict[str, dict], methods: list[str]) -> pd.DataFrame:
-    """Rows in `methods` order, columns COLUMNS; methods without a run are left out."""
-    rows = []
-    for method in methods:
-        if method not in runs:
-            continue
-        metrics = runs[method]["metrics"]
-        rows.append({"method": method, **{header: metrics.get(key) for header, key in COLUMNS}})
-    return pd.DataFrame(rows, columns=["method", *(header for header, _ in COLUMNS)]).set_index("method")
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """Percentages and GMACs with two decimals (three for GMACs under 0.1), seconds whole, '-' for
-    a metric the data cannot give (e.g. few-shot accuracy when no class is few-shot)."""
+    """Every metric as mean ± std over the seeds; GMACs alone as a single value (the same model
+    for every seed)."""
 
-    def cell(header: str, value) -> str:
-        if value is None or pd.isna(value):
-            return "-"
-        if header == "train s":
-            return f"{value:.0f}"
-        if header == "GMACs" and value < 0.1:
-            return f"{value:.4f}"
-        return f"{value:.2f}"
+    def cell(row, metric: str) -> str:
+        std = float("nan") if metric == "gmacs" else row[f"{metric}_std"]
+        return mean_std(metric, row[f"{metric}_mean"], std)
 
-    lines = [
-        "| method | " + " | ".join(frame.columns) + " |",
-        "|---|" + "---|" * len(frame.columns),
+    rows = [[method, *(cell(row, m) for m in METRICS)] for method, row in frame.iterrows()]
+    return _markdown(["method", *(HEADERS[m] for m in METRICS)], rows)
+
+
+def differences_table(frame: pd.DataFrame, seeds: pd.DataFrame) -> str:
+    """The paired difference to softmax, mean ± std over the seeds, for every method but softmax;
+    in italics where the seeds disagree on its sign (some above softmax, some below): a difference
+    within the seeds' spread."""
+    diffs = paired_differences(seeds)
+    metrics = [m for m in METRICS if m not in COSTS]
+
+    def cell(method: str, row, metric: str) -> str:
+        text = mean_std(metric, row[f"{metric}_diff_mean"], row[f"{metric}_diff_std"], signed=True)
+        values = diffs.loc[diffs["method"] == method, metric].dropna()
+        return f"*{text}*" if (values < 0).any() and (values > 0).any() else text
+
+    rows = [
+        [method, *(cell(method, row, m) for m in metrics)]
+        for method, row in frame.iterrows()
+        if method != BASELINE and not pd.isna(row["top1_diff_mean"])
     ]
-    for method, row in frame.iterrows():
-        lines.append(f"| {method} | " + " | ".join(cell(h, row[h]) for h in frame.columns) + " |")
-    return "\n".join(lines) + "\n"
+    return _markdown(["method", *(HEADERS[m] for m in metrics)], rows)

@@ -6,7 +6,6 @@ count (case 1) and against its own count (case 2). Writes results/tail_study.{pn
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import matplotlib
@@ -16,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ltr.presets import flatten, load_preset  # noqa: E402
-from ltr.report.compare import dvc, git_show_csv, replace_between  # noqa: E402
-from ltr.report.table import differs_only_in, experiment_records, workspace_params  # noqa: E402
+from ltr.report.compare import git_show_csv, replace_between  # noqa: E402
+from ltr.report.runs import Experiment, as_cell, differs_only_in, read_experiments  # noqa: E402
 
 START, END = "<!-- tail-study:start -->", "<!-- tail-study:end -->"
 SIMILARITY, HEAD, TAIL = "data.synthetic.similarity", "data.one_tail.head_count", "data.one_tail.tail_count"
@@ -29,15 +28,16 @@ PANELS = [
 ]
 
 
-def study_points(records: list[dict], base: dict, per_class) -> pd.DataFrame:
+def study_points(experiments: list[Experiment], base: dict, per_class) -> pd.DataFrame:
     """One row per experiment that is `base` but for the three study knobs: the knobs, the tail
-    class's accuracy and the mean accuracy of the other classes. per_class(rev) -> its per_class.csv."""
+    class's accuracy and the mean accuracy of the other classes. experiments: newest first;
+    per_class(rev) -> its per_class.csv."""
     rows = []
-    for record in sorted(records, key=lambda r: r["timestamp"]):
-        params = record["params"]
+    for exp in experiments:
+        params = exp.params
         if not differs_only_in(params, base, {SIMILARITY, HEAD, TAIL}):
             continue
-        classes = per_class(record["rev"]).sort_values("class")
+        classes = per_class(exp.rev).sort_values("class")
         tail = classes.iloc[-1]  # the one-tail profile's tail is the last class
         rows.append(
             {
@@ -46,11 +46,13 @@ def study_points(records: list[dict], base: dict, per_class) -> pd.DataFrame:
                 TAIL: params[TAIL],
                 "tail_accuracy": float(tail["accuracy"]),
                 "others_accuracy": float(classes.iloc[:-1]["accuracy"].mean()),
-                "experiment": record["name"],
+                "experiment": exp.name,
             }
         )
-    # a point run twice keeps its newest run
-    return pd.DataFrame(rows).drop_duplicates([SIMILARITY, HEAD, TAIL], keep="last").reset_index(drop=True)
+    # a point run twice keeps its newest run; oldest first
+    columns = [SIMILARITY, HEAD, TAIL, "tail_accuracy", "others_accuracy", "experiment"]
+    points = pd.DataFrame(rows, columns=columns).drop_duplicates([SIMILARITY, HEAD, TAIL], keep="first")
+    return points.iloc[::-1].reset_index(drop=True)
 
 
 def panel_rows(points: pd.DataFrame, varied: str, base: dict) -> pd.DataFrame:
@@ -90,9 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)
-    exp_show = json.loads(dvc("exp", "show", "--json"))
-    base = {**workspace_params(exp_show), **flatten(load_preset(args.preset))}
-    points = study_points(experiment_records(exp_show), base, lambda rev: git_show_csv(rev, "plots/per_class.csv"))
+    experiments = read_experiments()
+    base = {**experiments.workspace, **{k: as_cell(v) for k, v in flatten(load_preset(args.preset)).items()}}
+    points = study_points(experiments.finished, base, lambda rev: git_show_csv(rev, "plots/per_class.csv"))
     if points.empty:
         raise SystemExit(f"error: no finished experiment of {args.preset}; queue the README's tail-study sweep first")
     args.out.mkdir(parents=True, exist_ok=True)
