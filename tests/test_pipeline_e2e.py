@@ -141,7 +141,8 @@ def test_experts_are_separate_stages(tiny_copy):
 def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_copy):
     import torch
 
-    out = run(["dvc", "exp", "run", "-S", "method=ssp", "-S", "pretrain.kind=moco"], tiny_copy).stdout
+    ssp = ["-S", "method=ssp", "-S", "pretrain.kind=moco", "-S", "pretrain.stage1_lr=0.02"]
+    out = run(["dvc", "exp", "run", *ssp], tiny_copy).stdout
     assert {"pretrain", "stage1", "stage2", "logits", "evaluate"} <= _ran(out)
     models = tiny_copy / "data" / "models"
     manifest = json.loads((models / "pretrain" / "manifest.json").read_text())
@@ -149,13 +150,13 @@ def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_co
         "used": True,
         "method": "ssp",
         "kind": "moco",
-        "stage1_lr": 0.01,
+        "stage1_lr": 0.02,
     }
     # stage 1 from the pre-trained backbone trains at pretrain.stage1_lr, not at stage1.lr
     history = json.loads((models / "stage1" / "train_summary.json").read_text())["history"]
-    assert 0 < max(h["lr"] for h in history) <= 0.01
+    assert 0 < max(h["lr"] for h in history) <= 0.02
     reported = json.loads((tiny_copy / "metrics/method.json").read_text())["pretrain"]
-    assert reported == {"kind": "moco", "val_top1": manifest["val_top1"], "stage1_lr": 0.01}
+    assert reported == {"kind": "moco", "val_top1": manifest["val_top1"], "stage1_lr": 0.02}
     stage1 = torch.load(models / "stage1" / "model.pt", weights_only=True)["state_dict"]
     stage2 = torch.load(models / "stage2" / "model.pt", weights_only=True)["state_dict"]
     backbone = {k: v for k, v in stage1.items() if k.startswith("backbone.")}
