@@ -276,7 +276,7 @@ def render(templates: dict, labels: torch.Tensor, spec: SyntheticSpec, gen: torc
     brightness = 0.15 * d * _normal(gen, b)[:, None, None, None]
     cast = torch.exp(0.1 * d * _normal(gen, b, 3))[:, :, None, None]
     canvas = ((canvas - mean) * contrast + mean + brightness) * cast
-    defocus = (0.6 + d) * _uniform(gen, b)  # blur sigma in pixels, from sharp to soft (probe: blur sigma 1)
+    defocus = (1.0 + d) * _uniform(gen, b)  # blur sigma in pixels, sharp to soft: blur sigma 1 keeps the class
     canvas = gaussian_blur(canvas, defocus, radius=3)
     canvas = canvas + 0.04 * d * _normal(gen, b, 3, size, size)
     return (canvas.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
