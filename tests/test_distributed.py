@@ -158,7 +158,9 @@ def test_two_processes_train_every_method_as_one(method_data, one_torchrun_at_a_
     (single,), (first, second) = one["predictions"], two["predictions"]
     for key, value in single.items():
         assert first[key].shape == value.shape and np.array_equal(first[key], second[key]), key
-        assert np.abs(first[key] - value).max() <= 1e-4, key
+        # the weights differ by float summation order (<= 1e-5); a forward pass through them moves the
+        # features by up to a few 1e-4 of their size
+        np.testing.assert_allclose(first[key], value, rtol=1e-3, atol=1e-4, err_msg=key)
 
 
 def test_gather_batches_restores_the_order_of_uneven_slices(monkeypatch):

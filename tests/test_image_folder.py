@@ -146,7 +146,7 @@ def test_the_per_class_figure_names_a_few_classes(monkeypatch, tmp_path):
     from ltr.report import plots
 
     figures = []
-    monkeypatch.setattr(plots, "_save", lambda fig, path, title: figures.append(fig))
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, title: figures.append(fig))
     per_class = pd.DataFrame(
         {
             "class": [0, 1, 2],
