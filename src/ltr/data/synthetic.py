@@ -8,11 +8,12 @@ several scales, the way a car is a car in any colour. Colour and texture are wea
 hue that its objects take in a quarter of the images (any hue in the others) and a faint stripe texture
 whose frequency and phase vary per image.
 
-Every image has a canonical "up": a sky at the top, lighter than the ground below the horizon; the
-object stands on the ground, lit from above (lighter on top, darker below, a shadow at its foot),
-tilted by a few degrees at most. So rotation is predictable, and greyscale, colour jitter and mild
-blur keep most of the class evidence: each is a variation that the photos themselves contain
-(desaturated scenes, colour casts, out-of-focus shots).
+Every image has a canonical "up". The object stands upright, lit from above (lighter on top, darker
+below, a shadow at its foot), tilted by a few degrees at most; a third of the photos are outdoors, a
+sky above a textured ground, the others close-ups against a backdrop, where up shows only in the
+object. So rotation is predictable, and greyscale, colour jitter and mild blur keep most of the class
+evidence: each is a variation that the photos themselves contain (desaturated scenes, colour casts,
+out-of-focus shots).
 
 Every template parameter is a standard-normal latent mapped to its range through the normal CDF, so
 blending latents with variance-preserving weights makes two classes of one super-class correlate at
