@@ -64,6 +64,10 @@ class Repro:
 
     def error_lines(self) -> list[str]:
         self.proc.wait(timeout=60)
+        # on a busy machine dvc can exit before its stage has written its last line (to the same file)
+        deadline = time.monotonic() + 30
+        while _stage_processes(self.repo) and time.monotonic() < deadline:
+            time.sleep(0.05)
         return self.err.read_text().strip().splitlines()
 
 
