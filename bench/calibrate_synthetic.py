@@ -3,7 +3,7 @@ difficulty? Trains the stage-1 recipe on the LT cut (and, with --balanced N, on 
 and prints top-1, many/medium/few, and few-shot after post-hoc logit adjustment (tau = 1), which
 shows that the tail is learnable from what the model saw. Runs in memory, outside DVC.
 
-    python bench/calibrate_synthetic.py --difficulty 0.35 --similarity 0.5 --epochs 30
+    python bench/calibrate_synthetic.py --difficulty 0.4 --similarity 0.5 --epochs 30 --balanced 108
 """
 
 import argparse
@@ -84,7 +84,7 @@ def run(images, labels, test_images, test_labels, val_images, val_labels, args, 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--similarity", type=float, default=0.5)
-    p.add_argument("--difficulty", type=float, default=0.35)
+    p.add_argument("--difficulty", type=float, default=0.4)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--arch", default="resnet8")
     p.add_argument("--seed", type=int, default=0)
