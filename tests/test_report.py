@@ -209,14 +209,20 @@ def test_softmax_first_then_the_longest_and_one_stage1_per_seed():
 
 class FakeQueue:
     """DVC's queue as run_tasks sees it: each look moves a queued task to Running and a running one to
-    Success, one task per worker; a task of `lose` is lost once (Running, no output, until killed)."""
+    Success, one task per worker; a task of `lose` is lost once (Running, no output, until killed); a
+    task of `hide` is absent from the look after the one that starts it, as when a loaded worker does
+    not answer in time."""
 
-    def __init__(self, lose: set[str] = frozenset()):
-        self.tasks, self.clock, self.lose = {}, 0.0, set(lose)
+    def __init__(self, lose: set[str] = frozenset(), hide: set[str] = frozenset()):
+        self.tasks, self.clock, self.lose, self.hide = {}, 0.0, set(lose), set(hide)
         self.started, self.killed = [], []
 
     def status(self) -> dict:
         self.clock += 100.0
+        hidden = {i for i, t in self.tasks.items() if t["status"] == "Running" and t["name"] in self.hide}
+        self.hide -= {self.tasks[i]["name"] for i in hidden}
+        if hidden:  # the hidden tasks run on through this look
+            return {i: (t["name"], t["status"]) for i, t in self.tasks.items() if i not in hidden}
         for task in self.tasks.values():
             if task["status"] == "Running" and not task["lost"]:
                 task["status"] = "Success"
@@ -245,7 +251,7 @@ class FakeQueue:
 def test_run_tasks_waits_for_each_seeds_stage1_and_queues_a_lost_task_again(monkeypatch, capsys):
     from ltr.report import scheduling
 
-    fake = FakeQueue(lose={"report-crt-seed1"})
+    fake = FakeQueue(lose={"report-crt-seed1"}, hide={"report-softmax-seed1"})
     monkeypatch.setattr(scheduling, "queue_tasks", fake.status)
     monkeypatch.setattr(scheduling, "queue", fake.queue)
     monkeypatch.setattr(scheduling, "run_dvc", fake.dvc)
@@ -257,7 +263,7 @@ def test_run_tasks_waits_for_each_seeds_stage1_and_queues_a_lost_task_again(monk
     tasks = [Task(m, s) for s in (0, 1) for m in methods]
     results = scheduling.run_tasks(tasks, methods, jobs=2, threads=1, stage1_ready=set(), names_in_use=set())
     assert sorted(results) == sorted(t.name for t in tasks)
-    assert {status for status, _ in results.values()} == {"Success"}
+    assert {status for status, _ in results.values()} == {"Success"}  # the hidden one too: not "Removed"
     started = fake.started  # ssp (its own stage 1) without waiting
     assert started[:4] == ["report-softmax-seed0", "report-softmax-seed1", "report-ssp-seed0", "report-ssp-seed1"]
     assert started.count("report-crt-seed1") == 2 and len(fake.killed) == 1  # lost, killed, queued again

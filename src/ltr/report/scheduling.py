@@ -27,6 +27,10 @@ from ltr.report.runs import run_dvc
 BASELINE = "softmax"
 POLL_SECONDS = 5  # between two looks at the queue
 LOST_AFTER = 180  # s "Running" without any output: its worker took it and stopped (or died)
+# s a task may be absent from the queue's listing before it counts as removed: the listing of running
+# tasks asks the workers, and on a loaded machine an answer can miss a look (seen here: two tasks that
+# had just started, absent from one look, were taken as finished)
+MISSING_AFTER = 120
 
 
 def experiment_name(method: str, seed: int) -> str:
@@ -126,6 +130,7 @@ def run_tasks(
     by_name = {t.name: t for t in pending}
     in_flight: dict[str, Task] = {}  # task id -> task
     started, running, probed, lost, results = {}, set(), set(), set(), {}  # by task id; results by name
+    missing_since: dict[str, float] = {}  # task id -> when it was first absent from the listing
     for task_id, (name, status) in queue_tasks().items():  # a report stopped earlier left them
         if name in by_name and status in ("Queued", "Running") and by_name[name] in pending:
             in_flight[task_id] = by_name[name]
@@ -136,7 +141,13 @@ def run_tasks(
         statuses = queue_tasks()
         now = time.monotonic()
         for task_id, task in list(in_flight.items()):
-            status = statuses.get(task_id, (task.name, "Removed"))[1]
+            if task_id in statuses:
+                missing_since.pop(task_id, None)
+                status = statuses[task_id][1]
+            elif now - missing_since.setdefault(task_id, now) < MISSING_AFTER:
+                continue
+            else:
+                status = "Removed"
             if status == "Running" and task_id not in running:
                 running.add(task_id)
                 started[task_id] = now
