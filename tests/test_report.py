@@ -187,6 +187,31 @@ def test_one_seed_shows_the_mean_alone():
     assert differences_table(frame, seeds[seeds["seed"] == 0]).splitlines()[2].split(" | ")[1] == "+5.00"
 
 
+def test_a_report_from_the_finished_runs_says_how_many_seeds_each_row_has(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from ltr.report import compare
+
+    top1 = {("softmax", 0): 40.0, ("softmax", 1): 44.0, ("crt", 0): 50.0}  # crt's seed 1 never finished
+    runs = {k: SimpleNamespace(rev=f"{k[0]}{k[1]}", name=experiment_name(*k)) for k in top1}
+    by_rev = {f"{m}{s}": v for (m, s), v in top1.items()}
+    monkeypatch.setattr(compare, "run_metrics", lambda rev, method: {"closed.top1": by_rev[rev], "train_seconds": 1})
+    per_class = pd.DataFrame({"class": [0, 1], "train_count": [500, 5], "accuracy": [90.0, 10.0]})
+    agnostic = pd.DataFrame({"distribution": ["uniform"], "position": [5], "top1": [45.0]})
+    monkeypatch.setattr(compare, "git_show_csv", lambda rev, path: per_class if "per_class" in path else agnostic)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{compare.START}\nold\n{compare.END}\nafter\n")
+    compare.write_report(runs, ["softmax", "crt"], [0, 1], tmp_path / "results", readme, "a note")
+    text = readme.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert "only the runs that had finished" in text
+    assert "| method | seeds | top-1 |" in text
+    assert "| softmax | 2 | 42.00 ± 2.83 |" in text and "| crt | 1 | 50.00 |" in text
+    assert "| crt | +10.00 |" in text  # paired with softmax's seed 0 alone
+    frame = pd.read_csv(tmp_path / "results/comparison.csv", index_col="method")
+    assert frame["seeds"].to_dict() == {"softmax": 2, "crt": 1}
+
+
 # -- the order of the queue ---------------------------------------------------------------------------------
 
 

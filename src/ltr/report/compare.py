@@ -29,7 +29,7 @@ import pandas as pd
 from ltr.config import compared_methods, method_names
 from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
 from ltr.report.runs import method_seed_runs, read_experiments, run_metrics
-from ltr.report.scheduling import Task, experiment_name, run_tasks, shares_stage1
+from ltr.report.scheduling import BASELINE, Task, experiment_name, run_tasks, shares_stage1
 from ltr.report.table import differences_table, markdown_table, seed_frame, summary
 
 START, END = "<!-- report:start -->", "<!-- report:end -->"
@@ -53,14 +53,28 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, {gpu}"
 
 
+def seeds_text(seeds: list[int], frame: pd.DataFrame) -> tuple[str, str]:
+    """Which seeds the table's rows average: all of them, or (a report written from the finished runs
+    alone) as many as each row's `seeds` column says."""
+    listed = ", ".join(map(str, seeds))
+    if (frame["seeds"] == len(seeds)).all():
+        return f"with training seeds {listed}", f"over the {len(seeds)} seeds"
+    return (
+        f"with training seeds among {listed}: only the runs that had finished (`--finished-only`), "
+        "as many as the `seeds` column gives",
+        "over the seeds it has",
+    )
+
+
 def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, readme: Path, note: str) -> str:
-    """runs: (method, seed) -> Experiment."""
-    keys = [(m, s) for m in methods for s in seeds]
+    """runs: (method, seed) -> Experiment; the (method, seed) pairs without a run are left out."""
+    keys = [(m, s) for m in methods for s in seeds if (m, s) in runs]
     per_seed = seed_frame({k: run_metrics(runs[k].rev, k[0]) for k in keys}, {k: runs[k].name for k in keys})
     frame = summary(per_seed, methods)
+    which_seeds, over_seeds = seeds_text(seeds, frame)
 
     def csvs(path: str) -> dict[str, list[pd.DataFrame]]:
-        return {m: [git_show_csv(runs[m, s].rev, path) for s in seeds] for m in frame.index}
+        return {m: [git_show_csv(runs[k].rev, path) for k in keys if k[0] == m] for m in frame.index}
 
     out.mkdir(parents=True, exist_ok=True)
     per_class_comparison_figure(csvs("plots/per_class.csv"), out / "per_class.png")
@@ -72,14 +86,14 @@ def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, re
         [
             START,
             f"Made by `make report` on {date.today().isoformat()} ({machine()}; {note}). Each method ran "
-            f"with training seeds {', '.join(map(str, seeds))}, each run the experiment "
+            f"{which_seeds}, each run the experiment "
             "`report-<method>-seed<seed>`: the committed params with only `method` and `seed` changed. "
-            f"Values in percent, mean ± sample standard deviation (ddof=1) over the {len(seeds)} seeds, "
+            f"Values in percent, mean ± sample standard deviation (ddof=1) {over_seeds}, "
             "except GMACs (multiply-accumulates per image) and train s (seconds of training behind the "
             "final model, every stage included). Every run in results/comparison_seeds.csv; means, "
             "standard deviations and the differences below in results/comparison.csv.",
             "",
-            markdown_table(frame),
+            markdown_table(frame, with_seeds=not (frame["seeds"] == len(seeds)).all()),
             "Paired difference to softmax (the method's run minus softmax's run of the same seed), mean ± "
             "sample std over the seeds; in italics where the seeds disagree on its sign, so that the "
             "difference lies within the seeds' spread:",
@@ -117,6 +131,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--seeds", nargs="+", default=SEEDS, help=f"training seeds (default: {' '.join(map(str, SEEDS))})"
     )
     parser.add_argument("--jobs", default=str(JOBS), help=f"experiments at a time (default {JOBS})")
+    parser.add_argument(
+        "--finished-only",
+        action="store_true",
+        help="queue nothing: write the report from the runs that have finished (each row says how many seeds)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     args = parser.parse_args(argv)
@@ -138,8 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.monotonic()
     # the stages every experiment shares (data and splits), once, before experiments run side by side
-    print("dvc repro splits (the data every experiment shares)", flush=True)
-    subprocess.run(["dvc", "repro", "splits"], check=True)
+    if not args.finished_only:
+        print("dvc repro splits (the data every experiment shares)", flush=True)
+        subprocess.run(["dvc", "repro", "splits"], check=True)
 
     def finished_runs():
         experiments = read_experiments()
@@ -147,6 +167,11 @@ def main(argv: list[str] | None = None) -> None:
 
     runs, experiments = finished_runs()
     missing = [Task(m, s) for s in args.seeds for m in args.methods if (m, s) not in runs]
+    if args.finished_only:
+        if not any(m == BASELINE for m, _ in runs):
+            raise SystemExit(f"error: no finished {BASELINE} run among seeds {args.seeds}: nothing to compare with")
+        print(write_report(runs, args.methods, args.seeds, args.out, args.readme, "the runs that had finished"))
+        return
     print(f"{len(runs)} of {len(args.methods) * len(args.seeds)} runs done; to run: {len(missing)}", flush=True)
     experiment_seconds = 0.0
     if missing:

@@ -94,16 +94,20 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame, with_seeds: bool = False) -> str:
     """Every metric as mean ± std over the seeds; GMACs alone as a single value (the same model
-    for every seed)."""
+    for every seed). with_seeds: a column of each row's number of seeds (where they differ)."""
 
     def cell(row, metric: str) -> str:
         std = float("nan") if metric == "gmacs" else row[f"{metric}_std"]
         return mean_std(metric, row[f"{metric}_mean"], std)
 
-    rows = [[method, *(cell(row, m) for m in METRICS)] for method, row in frame.iterrows()]
-    return _markdown(["method", *(HEADERS[m] for m in METRICS)], rows)
+    seeds = ["seeds"] if with_seeds else []
+    rows = [
+        [method, *([str(int(row["seeds"]))] if with_seeds else []), *(cell(row, m) for m in METRICS)]
+        for method, row in frame.iterrows()
+    ]
+    return _markdown(["method", *seeds, *(HEADERS[m] for m in METRICS)], rows)
 
 
 def differences_table(frame: pd.DataFrame, seeds: pd.DataFrame) -> str:
