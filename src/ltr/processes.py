@@ -20,6 +20,7 @@ come from every slice; prediction splits each batch over the processes and gathe
 every one of them. Only rank 0 writes outputs, resume state and logs.
 """
 
+import gc
 import os
 import subprocess
 import sys
@@ -73,7 +74,11 @@ def start(runtime) -> None:
 
 
 def shutdown() -> None:
+    """Leave the process group once every process is done. DDP wrappers that are garbage but not yet
+    collected hold the group and its worker threads; they are freed first, while the group exists,
+    so that nothing of it is torn down during interpreter exit."""
     if dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 
