@@ -1,17 +1,18 @@
 """Stage evaluate: every metric of the README's file contracts and the plots, from the logits and
 the split metadata (params: method, eval). Writes metrics/ and plots/, both kept in git."""
 
-import pandas as pd
-
-from ltr.config import load_config
-from ltr.data.logits import read_logits
-from ltr.layout import LOGITS, METRICS, PLOTS, SPLITS, atomic_dir, read_json, write_json
-from ltr.metrics.summary import evaluate
-from ltr.report.plots import agnostic_figure, per_class_figure, reliability_figure, training_figure
-from ltr.runner import run_stage
+from ltr.runner import run_stage  # first, and the rest inside main(): Ctrl-C while torch loads is one line
 
 
 def main():
+    import pandas as pd
+
+    from ltr.config import load_config
+    from ltr.data.logits import read_logits
+    from ltr.layout import LOGITS, METRICS, PLOTS, SPLITS, atomic_dir, read_json, write_json
+    from ltr.metrics.summary import evaluate
+    from ltr.report.plots import agnostic_figure, per_class_figure, reliability_figure, training_figure
+
     cfg = load_config()
     meta = read_json(SPLITS / "meta.json")
     split_logits = {name: read_logits(LOGITS / f"{name}.npz", meta["num_classes"]) for name in meta["splits"]}

@@ -2,16 +2,17 @@
 cost and training history of the models behind them (params: method, seed, logits, the method's
 `logits` section, runtime)."""
 
-import torch
-
-from ltr.data.logits import write_logits
-from ltr.layout import LOGITS, MODELS, atomic_dir, read_json, write_json
-from ltr.methods import load_method
-from ltr.pipeline import StageContext
-from ltr.runner import run_stage
+from ltr.runner import run_stage  # first, and the rest inside main(): Ctrl-C while torch loads is one line
 
 
 def main():
+    import torch
+
+    from ltr.data.logits import write_logits
+    from ltr.layout import LOGITS, MODELS, atomic_dir, read_json, write_json
+    from ltr.methods import load_method
+    from ltr.pipeline import StageContext
+
     ctx = StageContext.load("logits")
     torch.manual_seed(ctx.cfg.seed)  # the steps that draw (TADE's views, the experts' calibration) start here
     output = load_method(ctx.cfg.method).logits(ctx, ctx.cfg.method_params)

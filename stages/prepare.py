@@ -1,20 +1,22 @@
-"""Stage prepare: build the base data set into data/prepared/ (params: data)."""
+"""Stage prepare: build the base data set into data/prepared/, and the fingerprints of its images'
+bytes into data/content/ (params: data)."""
 
-import time
-
-from ltr.config import load_config
-from ltr.data.datasets import PREPARERS
-from ltr.data.prepared import write_prepared
-from ltr.layout import PREPARED, atomic_dir
-from ltr.runner import run_stage
+from ltr.runner import run_stage  # first, and the rest inside main(): Ctrl-C while torch loads is one line
 
 
 def main():
+    import time
+
+    from ltr.config import load_config
+    from ltr.data.datasets import PREPARERS
+    from ltr.data.prepared import write_prepared
+    from ltr.layout import CONTENT, PREPARED, atomic_dir
+
     cfg = load_config()
     start = time.perf_counter()
     prepared = PREPARERS[cfg.data.name](cfg.data)
-    with atomic_dir(PREPARED) as out:
-        write_prepared(out, **prepared)
+    with atomic_dir(PREPARED) as out, atomic_dir(CONTENT) as content:
+        write_prepared(out, **prepared, content=content)
     print(f"prepare: {cfg.data.name}, {len(prepared['labels'])} images in {time.perf_counter() - start:.1f}s")
 
 

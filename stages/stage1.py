@@ -1,16 +1,17 @@
-"""Stage stage1: the shared representation and the plain softmax baseline, with its logits and
-features of every split list (params: seed, model, stage1, logits.batch_size, runtime). It never
-reads `method`, so switching methods reuses it."""
+"""Stage stage1: the shared representation and the plain softmax baseline (params: seed, model,
+stage1, logits.batch_size, runtime); the predict stage writes its logits. It never reads `method`, so
+switching methods reuses it."""
 
-import dataclasses
-
-from ltr import processes
-from ltr.layout import PRETRAIN, STAGE1, atomic_dir, read_manifest
-from ltr.pipeline import StageContext
-from ltr.runner import run_stage
+from ltr.runner import run_stage  # first, and the rest inside main(): Ctrl-C while torch loads is one line
 
 
 def main():
+    import dataclasses
+
+    from ltr import processes
+    from ltr.layout import PRETRAIN, STAGE1, atomic_dir, read_manifest
+    from ltr.pipeline import StageContext
+
     ctx = StageContext.load("stage1")
     processes.start(ctx.cfg.runtime)
     pretrain = read_manifest(PRETRAIN)
@@ -22,7 +23,6 @@ def main():
     with atomic_dir(STAGE1) as out:
         backbone = (PRETRAIN / "backbone.pt",) if pretrain["used"] else ()  # resume only from the same start
         result = ctx.train_and_save(out, model, schedule, key_parts=(pretrain,), key_files=backbone)
-        ctx.save_predictions(out, model)  # the post-hoc methods (softmax itself too) start from these
     ctx.finish()
     processes.shutdown()
     print(

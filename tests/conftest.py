@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -115,6 +116,21 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> su
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def ran_stages(out: str) -> set[str]:
+    """The stages that the output of `dvc repro` or `dvc exp run` says it ran."""
+    return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+
+
+def repaint(image: Path) -> None:
+    """The same file name and size, other pixels: what an edited image looks like to the pipeline."""
+    from PIL import Image
+
+    with Image.open(image) as old:
+        size, mode = old.size, old.mode
+    pixels = np.random.RandomState(7).randint(0, 256, (size[1], size[0], len(mode)), dtype=np.uint8)
+    Image.fromarray(pixels.squeeze(), mode).save(image, format="JPEG", quality=90)
 
 
 def make_repo(dest: Path, overrides: dict = TINY) -> Path:

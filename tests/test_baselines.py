@@ -244,7 +244,7 @@ def test_tau_norm_logits_ignore_the_stage1_bias(monkeypatch):
     head = {"head.weight": torch.tensor([[3.0, 4.0], [0.0, 2.0]]), "head.bias": torch.tensor([100.0, -100.0])}
 
     class Ctx:
-        def predictions(self, directory):
+        def stage1_predictions(self):
             return {"test": (None, features)}
 
         def checkpoint(self, path):

@@ -98,3 +98,23 @@ def test_missing_archive_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(cifar, "_dataset_class", lambda name: Offline if name == "cifar10" else real(name))
     with pytest.raises(LtrError, match="cifar10 is not under data.root"):
         prepare_cifar(DataConfig(name="cifar100", root=str(tmp_path)))
+
+
+def test_a_batch_pickled_with_bytes_keys_reads_the_same(tmp_path):
+    """pickle.load(..., encoding="bytes") and saved again: the keys are bytes, the content the same."""
+    make_cifar10(tmp_path / "text")
+    make_cifar10(tmp_path / "bytes")
+    for path in (tmp_path / "bytes" / "cifar-10-batches-py").iterdir():
+        with open(path, "rb") as f:
+            entry = pickle.load(f, encoding="bytes")
+        _dump(path, {k if isinstance(k, bytes) else k.encode(): v for k, v in entry.items()})
+    text, as_bytes = read_cifar("cifar10", tmp_path / "text", True), read_cifar("cifar10", tmp_path / "bytes", True)
+    assert (text[0] == as_bytes[0]).all() and (text[1] == as_bytes[1]).all() and text[2] == as_bytes[2]
+
+
+def test_a_batch_without_its_data_is_one_line(tmp_path):
+    make_cifar10(tmp_path)
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_2"
+    _dump(batch, {"labels": [0, 1]})
+    with pytest.raises(LtrError, match=r"data_batch_2 is not a CIFAR batch: it has no 'data' \(its keys: labels\)"):
+        read_cifar("cifar10", tmp_path, train=True)

@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ltr.config import TrainConfig, config_hash, forget_reads, load_config, method_names, parse_config, reads, spec
+from ltr.config import (
+    SECTIONS,
+    TrainConfig,
+    config_hash,
+    forget_reads,
+    load_config,
+    method_names,
+    parse_config,
+    reads,
+    spec,
+)
 from ltr.errors import LtrError
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
@@ -242,3 +252,25 @@ def test_loading_params_imports_neither_torch_nor_a_method():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=PARAMS.parent, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _keys(node, path=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield f"{path}{key}", key
+            yield from _keys(value, f"{path}{key}.")
+
+
+def test_no_param_has_a_name_that_dvc_leaves_out_of_its_run_cache_key():
+    """DVC's run-cache key drops every key named like a file's size or count, at any depth, so a param
+    so named would restore the output of another value (data.image_lists.size did)."""
+    from dvc_data.hashfile.meta import Meta
+
+    dropped = {Meta.PARAM_SIZE, Meta.PARAM_NFILES}  # what dvc.stage.cache excludes from the key
+    files = [PARAMS, *sorted((PARAMS.parent / "params").glob("*.yaml"))]
+    named = [(f.name, path) for f in files for path, key in _keys(yaml.safe_load(f.read_text())) if key in dropped]
+    defaults = parse_config({}, every_method=True)
+    sections = {name: getattr(defaults, name) for name in SECTIONS} | {m: defaults.section(m) for m in method_names()}
+    for name, section in sections.items():
+        named += [("defaults", f"{name}.{p}") for p, key in _keys(dataclasses.asdict(section)) if key in dropped]
+    assert not named, f"params named {sorted(dropped)}: {named}"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import make_repo, run
+from conftest import make_repo, ran_stages, repaint, run, write_params
 from ltr.config import DataConfig, FolderConfig, SplitsConfig
 from ltr.data.image_folder import prepare_image_folder
 from ltr.data.prepared import PreparedImages, write_prepared
@@ -167,7 +167,7 @@ def test_dvc_exp_run_on_an_image_folder(tmp_path):
     with the trained method template, so that stage 2 trains too (the template's own run)."""
     tree = make_folder(tmp_path / "tree")
     overrides = {
-        "data": {"image_lists": {"size": 16, "resize": 18}, "folder": {"val_per_class": 2}},
+        "data": {"image_lists": {"crop_size": 16, "resize": 18}, "folder": {"val_per_class": 2}},
         "splits": {"many_threshold": 8, "few_threshold": 3},
         "stage1": {"epochs": 1, "batch_size": 8},
         "template_trained": {"train": {"epochs": 1, "batch_size": 8}},
@@ -177,9 +177,17 @@ def test_dvc_exp_run_on_an_image_folder(tmp_path):
     args = ["-S", "data.name=folder", "-S", f"data.root={tree}", "-S", "data.imb_factor=4"]
     out = run(["dvc", "exp", "run", *args, "-S", "method=template_trained"], repo).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"check_params", "prepare", "splits", "pretrain", "stage1", "stage2", "logits", "evaluate"} | {
-        f"experts@{s}" for s in ("many", "medium", "few")
-    }
+    assert ran == {
+        "check_params",
+        "prepare",
+        "splits",
+        "pretrain",
+        "stage1",
+        "stage2",
+        "predict",
+        "logits",
+        "evaluate",
+    } | {f"experts@{s}" for s in ("many", "medium", "few")}
     assert "prepare: folder, 64 images" in out
     manifest = json.loads((repo / "data/models/stage2/manifest.json").read_text())
     assert manifest == {"used": True, "method": "template_trained"}
@@ -191,6 +199,16 @@ def test_dvc_exp_run_on_an_image_folder(tmp_path):
     assert pd.read_csv(repo / "plots/per_class.csv")["name"].tolist() == NAMES
     metrics = json.loads((repo / "metrics/metrics.json").read_text())
     assert metrics["open"]["f_measure"] is not None and (repo / "plots/per_class.png").stat().st_size > 0
+    # an edited test image re-runs prepare and what predicts, not the training; a new crop size all
+    before = (repo / "metrics/metrics.json").read_text()
+    repaint(tree / "test" / "dog" / "001.jpg")
+    assert ran_stages(run(["dvc", "repro"], repo).stdout) == {"prepare", "predict", "logits", "evaluate"}
+    assert (repo / "metrics/metrics.json").read_text() != before
+    write_params(repo, {"data": {"image_lists": {"crop_size": 12}}})
+    assert {"prepare", "splits", "stage1", "stage2", "predict", "logits"} <= ran_stages(
+        run(["dvc", "repro"], repo).stdout
+    )
+    assert json.loads((repo / "data/prepared/info.json").read_text())["image_size"] == 12
     # the tree is a dependency of prepare: a new image re-runs it
     (tree / "train" / "cat" / "999.jpg").write_bytes((tree / "train" / "cat" / "000.jpg").read_bytes())
     changed = json.loads(run(["dvc", "status", "--json", "prepare"], repo).stdout)["prepare"]

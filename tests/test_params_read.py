@@ -68,7 +68,7 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
     image_lists = merge(
         base,
         {
-            "data": {"name": "imagenet_lt", "root": str(lists_root), "image_lists": {"size": 32, "resize": 36}},
+            "data": {"name": "imagenet_lt", "root": str(lists_root), "image_lists": {"crop_size": 32, "resize": 36}},
             "splits": {"many_threshold": 10, "few_threshold": 5},
             "experts": {"many_threshold": 10, "few_threshold": 5},
             "runtime": {"num_workers": 0, "decode": "device"},  # the PIL path: test_image_lists.py
@@ -84,12 +84,13 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
         for name, (params, methods) in configs.items():
             work = tmp_path_factory.mktemp(name)
             monkeypatch.chdir(work)
-            for script in ("prepare", "splits", "pretrain", "stage1"):
+            for script in ("prepare", "splits", "pretrain", "stage1", "predict"):
                 (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": "softmax"})))
                 out.append((script, "softmax", stage_in_process(script, monkeypatch=monkeypatch)))
             for method in methods:
                 (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": method})))
-                steps = [("pretrain",), ("stage1",)] if spec(method).uses("pretrain") else [("pretrain",)]
+                own_stage1 = spec(method).uses("pretrain")  # ssp: stage 1 from its pre-trained backbone
+                steps = [("pretrain",), ("stage1",), ("predict",)] if own_stage1 else [("pretrain",)]
                 steps += [("stage2",), *(("experts", s) for s in ("many", "medium", "few")), ("logits",)]
                 for script, *args in steps:
                     stage = f"{script}@{args[0]}" if args else script

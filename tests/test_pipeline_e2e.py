@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, commit, run, write_params
+from conftest import REPO, commit, ran_stages, run, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +20,7 @@ STAGES = [
     "experts@many",
     "experts@medium",
     "experts@few",
+    "predict",
     "logits",
     "evaluate",
 ]
@@ -91,7 +92,7 @@ def test_imbalance_change_reuses_the_prepared_images(tiny_copy):
 
 def test_experiments_and_comparisons(tiny_copy):
     out = run(["dvc", "exp", "run", "-S", "eval.open_threshold=0.2", "-n", "thr02"], tiny_copy).stdout
-    assert _ran(out) == {"check_params", "evaluate"}
+    assert ran_stages(out) == {"check_params", "evaluate"}
     shown = run(["dvc", "exp", "show", "--md", "--no-pager"], tiny_copy).stdout
     assert "thr02" in shown
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], tiny_copy).stdout)
@@ -106,10 +107,6 @@ def test_experiments_and_comparisons(tiny_copy):
     commit(tiny_copy, "open threshold 0.2")
     old = run(["dvc", "metrics", "diff", "HEAD~1", "--md"], tiny_copy).stdout
     assert "open.f_measure" in old
-
-
-def _ran(out: str) -> set[str]:
-    return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
 
 def test_multi_expert_methods(tiny_copy):
@@ -135,7 +132,7 @@ def test_experts_are_separate_stages(tiny_copy):
     method = json.loads((tiny_copy / "metrics/method.json").read_text())
     assert method["calibration_epoch"] >= 1
     out = run(["dvc", "exp", "run", "-S", "experts.few.lr=0.02"], tiny_copy).stdout
-    assert _ran(out) == {"check_params", "experts@few", "logits", "evaluate"}  # the other experts are reused
+    assert ran_stages(out) == {"check_params", "experts@few", "logits", "evaluate"}  # the other experts are reused
 
 
 def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_copy):
@@ -143,7 +140,7 @@ def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_co
 
     ssp = ["-S", "method=ssp", "-S", "pretrain.kind=moco", "-S", "pretrain.stage1_lr=0.02"]
     out = run(["dvc", "exp", "run", *ssp], tiny_copy).stdout
-    assert {"pretrain", "stage1", "stage2", "logits", "evaluate"} <= _ran(out)
+    assert {"pretrain", "stage1", "stage2", "logits", "evaluate"} <= ran_stages(out)
     models = tiny_copy / "data" / "models"
     manifest = json.loads((models / "pretrain" / "manifest.json").read_text())
     assert {k: manifest[k] for k in ("used", "method", "kind", "stage1_lr")} == {
@@ -177,7 +174,7 @@ def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_co
     assert json.loads((tiny_copy / "metrics/method.json").read_text())["alpha"] in [i / 4 for i in range(13)]
     # TDE's alpha is post-hoc: only the logits and what follows them run again
     out = run(["dvc", "exp", "run", "-S", "tde.logits.alpha=0.5"], tiny_copy).stdout
-    assert _ran(out) == {"check_params", "logits", "evaluate"}
+    assert ran_stages(out) == {"check_params", "logits", "evaluate"}
     assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"alpha": 0.5}
 
 

@@ -1,10 +1,15 @@
 """Bad input to a stage: one clear line on stderr, exit status 2, no outputs left behind."""
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
-from conftest import make_repo, run, write_params
+from conftest import make_repo, run, stage_env, write_params
 
 pytestmark = pytest.mark.e2e
 
@@ -73,3 +78,38 @@ def test_corrupt_checkpoint_and_truncated_logits(tiny_copy):
 
 def test_experts_stage_names_its_subsets(tiny_copy):
     _fails(tiny_copy, ["stages/experts.py", "tail"], "data/models/experts/tail", "many, medium, few")
+
+
+def test_a_relative_data_root_missing_from_a_temp_workspace(tiny_copy):
+    """The tree exists in the workspace but is git-ignored, so `--temp`'s copy lacks it: check_params
+    says so in one line, before prepare, and the results stay."""
+    (tiny_copy / "data/raw/mytree/train").mkdir(parents=True)
+    metrics = (tiny_copy / "metrics/metrics.json").read_bytes()
+    result = run(["dvc", "exp", "run", "--temp", "-S", "data.root=data/raw/mytree"], tiny_copy, check=False)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode != 0 and len(errors) == 1, result.stderr
+    assert "data.root = 'data/raw/mytree' does not exist" in errors[0] and "absolute path" in errors[0]
+    assert "Running stage 'prepare'" not in result.stdout
+    assert (tiny_copy / "metrics/metrics.json").read_bytes() == metrics
+
+
+def test_ctrl_c_while_a_stage_imports_torch(tiny_copy):
+    """SIGINT before the stage has finished importing: one line, exit 130, no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "stages/logits.py"],
+        cwd=tiny_copy,
+        env=stage_env(tiny_copy),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    maps, deadline = Path(f"/proc/{proc.pid}/maps"), time.monotonic() + 60
+    while "libtorch" not in maps.read_text():  # torch's import has begun: its libraries are mapped
+        assert proc.poll() is None and time.monotonic() < deadline, "the stage ended before importing torch"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "error: interrupted (Ctrl-C); it saved no epoch and wrote no output: `dvc repro` runs it again "
+        "(resuming where an earlier run stopped, if one did)"
+    ]

@@ -13,7 +13,6 @@ from conftest import run
 from ltr.config import compared_methods, method_names, spec
 from ltr.config.methods.template_posthoc import TemplatePosthocLogits
 from ltr.errors import LtrError
-from ltr.layout import STAGE1
 from ltr.methods import template_posthoc, template_trained
 
 TEMPLATES = ["template_posthoc", "template_trained"]
@@ -39,7 +38,7 @@ def test_posthoc_template_picks_the_temperature_of_the_lowest_val_nll():
 def test_posthoc_template_scales_every_split_by_the_val_temperature():
     stage1 = {"val": np.array([[2.0, 0.0]] * 4), "test": np.array([[1.0, -1.0], [0.0, 3.6]])}
     ctx = SimpleNamespace(
-        predictions=lambda directory: {s: (z, None) for s, z in stage1.items()} if directory == STAGE1 else None,
+        stage1_predictions=lambda: {s: (z, None) for s, z in stage1.items()},
         split=lambda name: SimpleNamespace(labels=np.array([0, 0, 0, 1])),
         cost=lambda directory: {"params": 10, "macs": 20},
     )

@@ -17,10 +17,12 @@ from ltr.errors import LtrError
 
 PARAMS_CHECKED = Path("data/params_checked")  # the constant output of check_params, which every stage depends on
 PREPARED = Path("data/prepared")
+CONTENT = Path("data/content")  # fingerprints of the images' bytes (ltr.data.prepared)
 SPLITS = Path("data/splits")
 MODELS = Path("data/models")
 PRETRAIN = MODELS / "pretrain"
 STAGE1 = MODELS / "stage1"
+STAGE1_PREDICTIONS = Path("data/predictions/stage1")  # stage 1's logits and features of every split list
 STAGE2 = MODELS / "stage2"
 EXPERTS = MODELS / "experts"
 LOGITS = Path("data/logits")

@@ -25,7 +25,7 @@ from ltr.device import resolve_device
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
 from ltr.engine.train import FitResult, fit, predict
 from ltr.errors import LtrError
-from ltr.layout import LIVE, PREPARED, SPLITS, read_json, require, resume_root, write_json
+from ltr.layout import LIVE, PREPARED, SPLITS, STAGE1_PREDICTIONS, read_json, require, resume_root, write_json
 from ltr.models import Classifier, count_parameters, create_model
 
 
@@ -251,10 +251,10 @@ class StageContext:
             arrays[f"{name}.logits"], arrays[f"{name}.features"] = both[:, :c], both[:, c:]
         np.savez(Path(out) / "predictions.npz", **arrays)
 
-    def predictions(self, directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """{split: (logits, features)} that save_predictions wrote into directory."""
-        path = Path(directory) / "predictions.npz"
-        require(path, stage=Path(directory).name)
+    def stage1_predictions(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """{split: (logits, features)} of the stage-1 model, as the predict stage wrote them."""
+        path = STAGE1_PREDICTIONS / "predictions.npz"
+        require(path, stage="predict")
         with np.load(path) as f:
             return {name: (f[f"{name}.logits"], f[f"{name}.features"]) for name in self.meta["splits"]}
 

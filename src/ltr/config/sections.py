@@ -28,7 +28,9 @@ class SyntheticConfig(Section):
 class ImageListsConfig(Section):
     """How the image files of imagenet_lt, places_lt, inat2018 and folder are decoded."""
 
-    size: int = param(224, ge=8)  # RandomResizedCrop size to train, CenterCrop size to test
+    # RandomResizedCrop size to train, CenterCrop size to test. Not `size`: DVC leaves params named size
+    # (and nfiles) out of its run-cache key, so a changed value would restore the old output
+    crop_size: int = param(224, ge=8)
     resize: int = param(256, ge=8)  # Resize before the test-time centre crop
 
 

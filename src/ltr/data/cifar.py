@@ -37,16 +37,33 @@ def read_cifar(name: str, root: Path, train: bool) -> tuple[np.ndarray, np.ndarr
             ) from None
     images, labels = [], []
     for f, _ in files:
-        try:
-            with open(folder / f, "rb") as fh:
-                entry = pickle.load(fh, encoding="latin1")
-        except (OSError, pickle.UnpicklingError, EOFError) as e:
-            raise LtrError(f"{folder / f} is not a readable CIFAR batch ({e})") from None
+        entry = read_batch(folder / f, ("data", "labels" if name == "cifar10" else "fine_labels"))
         images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels += entry["labels"] if "labels" in entry else entry["fine_labels"]
-    with open(folder / cls.meta["filename"], "rb") as fh:
-        names = pickle.load(fh, encoding="latin1")[cls.meta["key"]]
-    return np.concatenate(images), np.asarray(labels, dtype=np.int64), list(names)
+        labels += list(entry["labels" if name == "cifar10" else "fine_labels"])
+    names = read_batch(folder / cls.meta["filename"], (cls.meta["key"],))[cls.meta["key"]]
+    return np.concatenate(images), np.asarray(labels, dtype=np.int64), [_text(n) for n in names]
+
+
+def _text(value) -> str:
+    return value.decode("latin1") if isinstance(value, bytes) else value
+
+
+def read_batch(path: Path, keys: tuple[str, ...]) -> dict:
+    """One pickled CIFAR file with its keys as text, whether they were pickled as str (torchvision's
+    archives, read with encoding="latin1") or as bytes (a file re-saved after pickle.load(...,
+    encoding="bytes")); a key of `keys` that is missing is one line naming the file."""
+    try:
+        with open(path, "rb") as fh:
+            entry = pickle.load(fh, encoding="latin1")
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError) as e:
+        raise LtrError(f"{path} is not a readable CIFAR batch ({e})") from None
+    if not isinstance(entry, dict):
+        raise LtrError(f"{path} is not a CIFAR batch: it holds a {type(entry).__name__}, not a dict")
+    entry = {_text(k): v for k, v in entry.items()}
+    missing = next((k for k in keys if k not in entry), None)
+    if missing is not None:
+        raise LtrError(f"{path} is not a CIFAR batch: it has no {missing!r} (its keys: {', '.join(sorted(entry))})")
+    return entry
 
 
 def prepare_cifar(cfg: DataConfig) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ltr.config import DataConfig
-from ltr.data.image_lists import check_headers, files_info
+from ltr.data.image_lists import check_and_hash, files_info
 from ltr.errors import LtrError
 
 
@@ -110,6 +110,6 @@ def prepare_image_folder(cfg: DataConfig) -> dict:
         ids += open_ids
         labels += [-1] * len(open_ids)
         pool_of += ["open"] * len(open_ids)
-    check_headers(root, ids, where)
+    digests = check_and_hash(root, ids, where)
     info = {**files_info(cfg, names), "own_counts": True, **({"val_held_out": held_out} if held_out else {})}
-    return {"images": None, "ids": ids, "labels": labels, "pools": pool_of, "info": info}
+    return {"images": None, "ids": ids, "labels": labels, "pools": pool_of, "info": info, "digests": digests}

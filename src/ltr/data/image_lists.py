@@ -14,6 +14,8 @@ set. The lists are used verbatim: the training list is already long-tailed, so `
 not apply. Their images are decoded by ltr.data.image_loader.
 """
 
+import hashlib
+import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -50,7 +52,7 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         raise LtrError(f"data.root = {cfg.root!r} is not a directory; point it at the {cfg.name} images and lists")
     train = read_split_list(root / files["train"], num_classes=None, is_open=False)
     num_classes = int(train.labels.max()) + 1
-    ids, labels, pools = [], [], []
+    ids, labels, pools, digests = [], [], [], []
     for pool in ("train", "val", "test", "open"):
         if pool not in files:
             continue
@@ -60,12 +62,14 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         missing = next((p for p in rel if not (root / p).is_file()), None)
         if missing is not None:
             raise LtrError(f"{path}: image {missing!r} does not exist under data.root = {cfg.root!r}")
-        check_headers(root, rel, str(path))
+        digests += check_and_hash(root, rel, str(path))
         ids += rel
         labels += lst.labels.tolist()
         pools += [pool] * len(rel)
-    if len(set(ids)) != len(ids):
-        raise LtrError(f"the {cfg.name} lists name an image in two splits; each image belongs to one split")
+    twice = first_repeated(ids)
+    if twice is not None:
+        first, second = (files[pools[i]] for i in twice)
+        raise LtrError(f"image {ids[twice[0]]!r} is listed in {first} and in {second}; each image belongs to one split")
     test = {p: y for p, y, pool in zip(ids, labels, pools, strict=True) if pool == "test"}
     shifted = read_shifted_lists(root, files["test"].rsplit("_", 1)[0], files["test"], test, num_classes)
     info = {
@@ -73,7 +77,25 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         "long_tailed": True,
         **({} if "val" in files else {"val_from": "test"}),
     }
-    return {"images": None, "ids": ids, "labels": labels, "pools": pools, "info": info, "shifted": shifted}
+    return {
+        "images": None,
+        "ids": ids,
+        "labels": labels,
+        "pools": pools,
+        "info": info,
+        "shifted": shifted,
+        "digests": digests,
+    }
+
+
+def first_repeated(ids: list[str]) -> tuple[int, int] | None:
+    """The positions of the first id that occurs twice, or None."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(ids):
+        if name in seen:
+            return seen[name], i
+        seen[name] = i
+    return None
 
 
 def files_info(cfg: DataConfig, class_names: list[str]) -> dict:
@@ -84,39 +106,38 @@ def files_info(cfg: DataConfig, class_names: list[str]) -> dict:
         "root": str(Path(cfg.root)),
         "num_classes": len(class_names),
         "class_names": class_names,
-        "image_size": cfg.image_lists.size,
+        "image_size": cfg.image_lists.crop_size,
         "resize": cfg.image_lists.resize,
         "mean": IMAGENET_MEAN,
         "std": IMAGENET_STD,
     }
 
 
-def _header_error(path: Path) -> str | None:
+def inspect_image(path: Path) -> tuple[str, str | None]:
+    """(md5 of the file's bytes, why it is not an image PIL can read, or None). The digest goes into
+    data/content/, so that an edited image re-runs the stages that read it; the header check makes a
+    zero-byte or truncated download fail here, at prepare, not in the logits stage after the training."""
     from PIL import Image, UnidentifiedImageError
 
+    data = path.read_bytes()
+    digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
     try:
-        with Image.open(path):  # identifies the format from the header, decodes nothing
+        with Image.open(io.BytesIO(data)):  # identifies the format from the header, decodes nothing
             pass
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        return " ".join(str(e).split())[:120] or type(e).__name__
-    return None
+        return digest, " ".join(str(e).split())[:120] or type(e).__name__
+    return digest, None
 
 
-def first_unreadable(root: Path, paths: list[str]) -> tuple[str, str] | None:
-    """The first listed file whose header is not an image's, and why: a zero-byte or truncated
-    download fails here, at prepare, not in the logits stage after all the training."""
-    with ThreadPoolExecutor(8) as pool:  # I/O-bound: eight headers read at a time
-        for rel, error in zip(paths, pool.map(lambda p: _header_error(root / p), paths), strict=True):
-            if error is not None:
-                return rel, error
-    return None
-
-
-def check_headers(root: Path, paths: list[str], where: str) -> None:
-    """Stops at the first of `paths` (under root) that is not an image, naming it after `where`."""
-    unreadable = first_unreadable(root, paths)
-    if unreadable is not None:
-        raise LtrError(f"{where}: image {unreadable[0]!r} is not an image PIL can read ({unreadable[1]})")
+def check_and_hash(root: Path, paths: list[str], where: str) -> list[str]:
+    """The md5 of each of `paths` (under root); stops at the first that is not an image, naming it
+    after `where`."""
+    with ThreadPoolExecutor(8) as pool:  # I/O-bound, and hashlib releases the GIL: eight files at a time
+        results = list(pool.map(lambda p: inspect_image(root / p), paths))
+    for rel, (_, error) in zip(paths, results, strict=True):
+        if error is not None:
+            raise LtrError(f"{where}: image {rel!r} is not an image PIL can read ({error})")
+    return [digest for digest, _ in results]
 
 
 def read_shifted_lists(root: Path, prefix: str, test_file: str, test: dict, num_classes: int) -> dict:

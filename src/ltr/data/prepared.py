@@ -1,13 +1,19 @@
 """The prepared form of a data set, and its loading.
 
 data/prepared/ holds `index.csv` (id, label, pool: train / val / test / open) and `info.json`
-(classes, image size, normalisation). An in-memory data set ("kind": "memory") also holds
+(classes, image size, normalisation). data/content/ fingerprints the images' bytes, apart from the
+index, so that each stage depends on the images it reads (README, "File contracts"): `training.txt`
+(the train and val pools, what the training stages read) and `all.txt` (every image, what the
+stages that predict read); for an image-file data set also `images.csv` (id, md5 of the file). An
+in-memory data set's pixels are data/prepared/images.npy itself, which every stage depends on, so its
+content files are constant. An in-memory data set ("kind": "memory") also holds
 `images.npy` (uint8, N x H x W x 3, CIFAR's layout) and its ids are `<pool>/<running number>`; an
 image-list data set ("kind": "files") names each image by its path under `info["root"]`. Split lists
 name images by these ids. Open-set images have label -1.
 """
 
 import csv
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +23,22 @@ from ltr.layout import PREPARED, read_json, write_json
 
 
 def write_prepared(
-    out: Path, images: np.ndarray | None, labels, pools: list[str], info: dict, ids=None, shifted: dict | None = None
+    out: Path,
+    images: np.ndarray | None,
+    labels,
+    pools: list[str],
+    info: dict,
+    ids=None,
+    shifted: dict | None = None,
+    digests: list[str] | None = None,
+    content: Path | None = None,
 ) -> None:
     """Write the index (and the image array of an in-memory set, whose ids are generated here), and
-    the given shifted test lists as shifted/<split>.txt, one id per line."""
+    the given shifted test lists as shifted/<split>.txt, one id per line; with `content`, the
+    fingerprints of the images' bytes there (`digests`: the md5 of each image file, in `ids` order)."""
     out = Path(out)
+    if content is not None:
+        write_content(Path(content), ids, pools, digests, info.get("val_from", "val"))
     if shifted:
         (out / "shifted").mkdir()
         for name, paths in shifted.items():
@@ -47,6 +64,23 @@ def write_prepared(
         mean, std = channel_stats(images[np.asarray(pools) == "train"])
         info.update(image_size=int(images.shape[1]), mean=mean, std=std)
     write_json(out / "info.json", info)
+
+
+IN_MEMORY = "the pixels are data/prepared/images.npy, a dependency of every stage that reads them\n"
+
+
+def write_content(out: Path, ids, pools: list[str], digests: list[str] | None, val_pool: str) -> None:
+    """training.txt and all.txt: one md5 over the (id, file md5) rows of the training stages' pools and
+    of every image; images.csv: those rows."""
+    if digests is None:
+        for name in ("training.txt", "all.txt"):
+            (out / name).write_text(IN_MEMORY)
+        return
+    rows = [f"{i},{d}\n" for i, d in zip(ids, digests, strict=True)]
+    (out / "images.csv").write_text("id,md5\n" + "".join(rows))
+    training = [r for r, pool in zip(rows, pools, strict=True) if pool in ("train", val_pool)]
+    for name, part in (("training.txt", training), ("all.txt", rows)):
+        (out / name).write_text(hashlib.md5("".join(part).encode()).hexdigest() + "\n")
 
 
 def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[list[float], list[float]]:

@@ -15,5 +15,5 @@ def adjust(logits: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
 def logits(ctx, p) -> MethodOutput:
     prior = ctx.prior().cpu().numpy()
     tau = p.logits.tau
-    out = {split: adjust(z, prior, tau) for split, (z, _) in ctx.predictions(STAGE1).items()}
+    out = {split: adjust(z, prior, tau) for split, (z, _) in ctx.stage1_predictions().items()}
     return MethodOutput(out, ctx.cost(STAGE1), {"tau": tau})

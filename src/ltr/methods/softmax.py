@@ -7,5 +7,5 @@ from ltr.pipeline import MethodOutput
 
 
 def logits(ctx, p) -> MethodOutput:
-    out = {split: z for split, (z, _) in ctx.predictions(STAGE1).items()}
+    out = {split: z for split, (z, _) in ctx.stage1_predictions().items()}
     return MethodOutput(out, ctx.cost(STAGE1))

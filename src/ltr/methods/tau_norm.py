@@ -20,7 +20,7 @@ def tau_normalized_logits(features: torch.Tensor, weight: torch.Tensor, tau: flo
 
 
 def logits(ctx, p) -> MethodOutput:
-    features = {split: torch.from_numpy(f) for split, (_, f) in ctx.predictions(STAGE1).items()}
+    features = {split: torch.from_numpy(f) for split, (_, f) in ctx.stage1_predictions().items()}
     head = ctx.checkpoint(STAGE1 / "model.pt")["state_dict"]
     weight = head["head.weight"].float()
     tau = p.logits.tau

@@ -29,7 +29,7 @@ def best_temperature(logits: np.ndarray, labels: np.ndarray, grid=TEMPERATURE_GR
 
 
 def logits(ctx, p) -> MethodOutput:
-    stage1 = {split: z for split, (z, _features) in ctx.predictions(STAGE1).items()}
+    stage1 = {split: z for split, (z, _features) in ctx.stage1_predictions().items()}
     temperature, info = p.logits.temperature, {}
     if temperature == "auto":  # chosen on val, never on a test split
         temperature, info["val_nll"] = best_temperature(stage1["val"], ctx.split("val").labels)
