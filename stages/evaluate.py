@@ -10,7 +10,7 @@ def main():
     from ltr.config import load_config
     from ltr.data.logits import read_logits
     from ltr.layout import LOGITS, METRICS, PLOTS, SPLITS, atomic_dir, read_json, write_json
-    from ltr.metrics.summary import evaluate
+    from ltr.metrics.summary import evaluate, headline
     from ltr.report.plots import agnostic_figure, per_class_figure, reliability_figure, training_figure
 
     cfg = load_config()
@@ -22,8 +22,8 @@ def main():
 
     title = f"{cfg.method} on {meta['dataset']} (imbalance {meta['imb_factor']:g})"
     with atomic_dir(METRICS) as metrics_dir, atomic_dir(PLOTS) as plots_dir:
-        write_json(metrics_dir / "metrics.json", result.metrics)
-        write_json(metrics_dir / "splits.json", result.splits)
+        write_json(metrics_dir / "metrics.json", headline(result.metrics))
+        write_json(metrics_dir / "details.json", {**result.metrics, "splits": result.splits})
         write_json(metrics_dir / "method.json", read_json(LOGITS / "method.json"))
         result.per_class.to_csv(plots_dir / "per_class.csv", index=False)
         result.agnostic.to_csv(plots_dir / "agnostic.csv", index=False)

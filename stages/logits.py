@@ -17,7 +17,12 @@ def main():
     torch.manual_seed(ctx.cfg.seed)  # the steps that draw (TADE's views, the experts' calibration) start here
     output = load_method(ctx.cfg.method).logits(ctx, ctx.cfg.method_params)
     summaries = {stage: read_json(MODELS / stage / "train_summary.json") for stage in ctx.cfg.spec.trained_in}
-    cost = {"params_m": round(output.cost["params"] / 1e6, 4), "gmacs": round(output.cost["macs"] / 1e9, 5)}
+    cost = {
+        "params_m": round(output.cost["params"] / 1e6, 4),
+        "gmacs": round(output.cost["macs"] / 1e9, 5),
+        # the training behind the final model, every stage's; a count, the same on every machine
+        "train_images": sum(s["train_images"] for s in summaries.values()),
+    }
     with atomic_dir(LOGITS) as out:
         for name in output.logits:
             write_logits(out / f"{name}.npz", output.logits[name], ctx.split(name).labels)

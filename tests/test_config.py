@@ -163,6 +163,17 @@ def test_int_accepted_for_float(raw):
     assert type(cfg.eval.open_threshold) is float
 
 
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_a_non_finite_number_is_refused(raw, value):
+    raw["stage1"]["lr"] = value  # what YAML's .inf, -.inf and .nan load as
+    with pytest.raises(LtrError, match=f"stage1.lr = {value} is not a finite number"):
+        parse_config(raw)
+    raw["stage1"]["lr"] = 0.1
+    raw["tde"]["logits"]["alpha"] = value  # a number or 'auto': refused as a number
+    with pytest.raises(LtrError, match=f"tde.logits.alpha = {value} is not a finite number"):
+        parse_config(raw, every_method=True)
+
+
 def test_config_hash_stable_and_sensitive(raw_params):
     def key(cfg):
         return config_hash(dataclasses.asdict(cfg.stage1), dataclasses.asdict(cfg.data))

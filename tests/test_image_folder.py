@@ -198,7 +198,7 @@ def test_dvc_exp_run_on_an_image_folder(tmp_path):
     assert meta["group_sizes"] == {"many": 1, "medium": 2, "few": 1} and meta["splits"]["open"] == 4
     assert pd.read_csv(repo / "plots/per_class.csv")["name"].tolist() == NAMES
     metrics = json.loads((repo / "metrics/metrics.json").read_text())
-    assert metrics["open"]["f_measure"] is not None and (repo / "plots/per_class.png").stat().st_size > 0
+    assert metrics["open_f"] is not None and (repo / "plots/per_class.png").stat().st_size > 0
     # an edited test image re-runs prepare and what predicts, not the training; a new crop size all
     before = (repo / "metrics/metrics.json").read_text()
     repaint(tree / "test" / "dog" / "001.jpg")

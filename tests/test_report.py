@@ -32,7 +32,7 @@ def _row(name, rev, state, method, seed, top1=50.0, epochs=2, typ="branch_commit
         "parent": None,
         "State": state,
         "Executor": None,
-        "closed.top1": top1,
+        "top1": top1,
         "metrics/method.json:pretrain.kind": None,
         "method": method,
         "seed": float(seed),
@@ -105,7 +105,7 @@ def _seeds() -> pd.DataFrame:
     top1 |= {("crt", 0): 45.0, ("crt", 1): 49.0, ("crt", 2): 44.0}
     few = {("softmax", 0): 1.0, ("softmax", 1): 2.0, ("softmax", 2): 3.0, ("crt", 0): 10.0, ("crt", 1): 20.0}
     metrics = {
-        k: {"closed.top1": v, "closed.few": few.get(k), "cost.gmacs": 0.01224, "train_seconds": 100.0 + k[1]}
+        k: {"closed.top1": v, "closed.few": few.get(k), "cost.gmacs": 0.01224, "cost.train_mimages": 1.5}
         for k, v in top1.items()
     }
     return seed_frame(metrics, {k: experiment_name(*k) for k in metrics})
@@ -124,7 +124,7 @@ def test_mean_std_and_paired_difference_by_hand():
     assert frame.loc["crt", "few_diff_mean"] == 13.5 and frame.loc["crt", "few_diff_std"] == pytest.approx(
         math.sqrt(40.5)
     )
-    assert frame.loc["crt", "gmacs_std"] == 0.0 and frame.loc["crt", "train_s_diff_mean"] == 0.0
+    assert frame.loc["crt", "gmacs_std"] == 0.0 and frame.loc["crt", "train_mimages_diff_mean"] == 0.0
     assert frame.loc["softmax", ["top1_diff_mean", "top1_diff_std"]].isna().all()  # no difference to itself
     assert frame.loc["crt", "many_mean"] != frame.loc["crt", "many_mean"]  # NaN: no metric given
     diffs = paired_differences(seeds)
@@ -149,7 +149,7 @@ def test_comparison_csv_columns():
         "backward50",
         "ece",
         "gmacs",
-        "train_s",
+        "train_mimages",
     ]
     assert frame.index.name == "method"
 
@@ -160,17 +160,17 @@ def test_readme_tables_show_mean_plus_minus_std():
     table = markdown_table(frame).splitlines()
     assert table[0] == (
         "| method | top-1 | many | medium | few | open F | open AUROC | forward-50 | uniform | backward-50 "
-        "| ECE | GMACs | train s |"
+        "| ECE | GMACs | train M images |"
     )
     assert table[1] == "|---" * 13 + "|"
     softmax = table[2].split(" | ")
     assert softmax[0] == "| softmax" and softmax[1] == "42.00 ± 2.00" and softmax[4] == "2.00 ± 1.00"
     assert softmax[2] == "-"  # no many-shot metric given
-    assert softmax[11] == "0.0122" and softmax[12] == "101 ± 1 |"  # GMACs: one value; seconds whole
+    assert softmax[11] == "0.0122" and softmax[12] == "1.50 ± 0.00 |"  # GMACs: one value
     assert table[3].split(" | ")[1] == "46.00 ± 2.65"
 
     diffs = differences_table(frame, seeds).splitlines()
-    assert diffs[0].endswith("| backward-50 | ECE |")  # no GMACs, no train s
+    assert diffs[0].endswith("| backward-50 | ECE |")  # no GMACs, no training images
     assert len(diffs) == 3  # softmax has no row
     crt = diffs[2].split(" | ")
     assert crt[0] == "| crt" and crt[1] == "+4.00 ± 3.61" and crt[4] == "+13.50 ± 6.36"
@@ -195,7 +195,9 @@ def test_a_report_from_the_finished_runs_says_how_many_seeds_each_row_has(tmp_pa
     top1 = {("softmax", 0): 40.0, ("softmax", 1): 44.0, ("crt", 0): 50.0}  # crt's seed 1 never finished
     runs = {k: SimpleNamespace(rev=f"{k[0]}{k[1]}", name=experiment_name(*k)) for k in top1}
     by_rev = {f"{m}{s}": v for (m, s), v in top1.items()}
-    monkeypatch.setattr(compare, "run_metrics", lambda rev, method: {"closed.top1": by_rev[rev], "train_seconds": 1})
+    monkeypatch.setattr(
+        compare, "run_metrics", lambda rev, method: {"closed.top1": by_rev[rev], "cost.train_mimages": 1}
+    )
     per_class = pd.DataFrame({"class": [0, 1], "train_count": [500, 5], "accuracy": [90.0, 10.0]})
     agnostic = pd.DataFrame({"distribution": ["uniform"], "position": [5], "top1": [45.0]})
     monkeypatch.setattr(compare, "git_show_csv", lambda rev, path: per_class if "per_class" in path else agnostic)

@@ -28,7 +28,10 @@ EXPERTS = MODELS / "experts"
 LOGITS = Path("data/logits")
 METRICS = Path("metrics")
 PLOTS = Path("plots")
-LIVE = Path("live")  # dvclive logs of the training stages: uncached outputs, written while they train
+# dvclive logs of the training stages, written while they train, for watching a run (`dvc plots show
+# live/stage1/plots/metrics`); git-ignored and no stage's output, since they hold timings, which
+# differ between two runs of the same inputs. The epochs of the final model are plots/training.csv
+LIVE = Path("live")
 
 EXPERT_SUBSETS = ("many", "medium", "few")
 SHIFT_FACTORS = (50, 25, 10, 5, 2)  # forward/backward-N test distributions of TADE and LADE
@@ -132,13 +135,3 @@ def write_manifest(out: Path, **fields) -> None:
 
 def read_manifest(directory: Path) -> dict:
     return read_json(Path(directory) / "manifest.json")
-
-
-def write_live_placeholder(live_dir: Path) -> None:
-    """The training log of a stage that trains nothing: dvclive's files without a step, so that the
-    metrics and plots dvc.yaml declares for it exist (and draw nothing)."""
-    plots = Path(live_dir) / "plots" / "metrics"
-    plots.mkdir(parents=True, exist_ok=True)
-    write_json(Path(live_dir) / "metrics.json", {})
-    for name in LIVE_METRICS:
-        (plots / f"{name}.tsv").write_text(f"step\t{name}\n")

@@ -8,6 +8,7 @@ stages key their resume state by them, so a stage's config is what it read, not 
 """
 
 import dataclasses
+import math
 import operator
 import re
 import types
@@ -63,6 +64,8 @@ def _type_name(tp) -> str:
 
 def _coerce(value, tp, key: str):
     """Check value against the annotation tp; ints are accepted where floats are expected."""
+    if isinstance(value, float):
+        _finite(value, key)
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         return build_section(tp, value, key)
@@ -87,6 +90,14 @@ def _coerce(value, tp, key: str):
     if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
         return value
     raise LtrError(f"params.yaml: {key} = {value!r} has the wrong type; expected {_type_name(tp)}")
+
+
+def _finite(value: float, key: str) -> float:
+    """YAML reads .inf and .nan as floats; no param means them, and a stage would fail on one only
+    after DVC removed its outputs."""
+    if not math.isfinite(value):
+        raise LtrError(f"params.yaml: {key} = {value} is not a finite number")
+    return value
 
 
 _BOUNDS = {"ge": (">=", operator.ge), "gt": (">", operator.gt), "le": ("<=", operator.le), "lt": ("<", operator.lt)}

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ltr.config import load_config, method_names
-from ltr.layout import atomic_dir, write_live_placeholder, write_manifest
+from ltr.layout import atomic_dir, write_manifest
 
 
 def load_method(name: str) -> ModuleType:
@@ -36,7 +36,6 @@ def run_method_step(stage: str, directory: Path, live_dir: Path, step_name: str,
     if not cfg.spec.uses(stage.split("@")[0]):  # experts@few: DVC's name of a foreach stage
         with atomic_dir(directory) as out:
             write_manifest(out)
-        write_live_placeholder(live_dir)
         return
     from ltr import processes
     from ltr.pipeline import StageContext

@@ -67,7 +67,7 @@ def train_expert(ctx, p, out, subset: str) -> None:
     )
     if not classes:
         print(f"experts@{subset}: no class falls in this subset; no expert to train", flush=True)
-        write_json(out / "train_summary.json", {"train_seconds": 0.0, "train_images": 0, "history": []})
+        write_json(out / "train_summary.json", {"train_images": 0, "history": []})
         return
     rng = np.random.RandomState(ctx.cfg.seed)  # the others sample is drawn once and fixed for the run
     train = expert_split(ctx.split("train"), classes, e.open_ratio, rng)

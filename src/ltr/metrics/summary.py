@@ -20,6 +20,27 @@ AGNOSTIC = {
 }
 
 
+# metrics/metrics.json: what `dvc metrics show` and `dvc metrics diff` compare, one flat key each (DVC
+# prints a column per key, sorted by name, so short names keep its table narrow); every metric, under
+# the same part names as here, is in metrics/details.json
+HEADLINE = {
+    "top1": ("closed", "top1"),
+    "many": ("closed", "many"),
+    "medium": ("closed", "medium"),
+    "few": ("closed", "few"),
+    "ece": ("closed", "ece"),
+    "open_f": ("open", "f_measure"),
+    "open_auroc": ("open", "auroc"),
+    "forward50": ("agnostic", "forward50"),
+    "backward50": ("agnostic", "backward50"),
+    "gmacs": ("cost", "gmacs"),
+}
+
+
+def headline(metrics: dict) -> dict:
+    return {name: metrics[part][key] for name, (part, key) in HEADLINE.items()}
+
+
 def _pct(x: float) -> float | None:
     """Percent, rounded; None (JSON null) for an undefined value such as an empty shot group."""
     return round(100.0 * x, 3) if np.isfinite(x) else None
@@ -27,7 +48,7 @@ def _pct(x: float) -> float | None:
 
 @dataclass
 class Evaluation:
-    metrics: dict  # metrics.json: closed, open, agnostic, cost
+    metrics: dict  # every metric: closed, open, agnostic, cost (headline() of it is metrics.json)
     splits: dict  # per split list: top1, many, medium, few, images
     per_class: pd.DataFrame  # class, name, train_count, rank, group, accuracy
     agnostic: pd.DataFrame  # distribution, position, top1, many, medium, few

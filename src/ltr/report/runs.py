@@ -15,12 +15,12 @@ from pathlib import Path
 import dvc.api
 import yaml
 
-from ltr.config import spec
-from ltr.layout import LIVE, METRICS
+from ltr.layout import METRICS
 from ltr.presets import flatten
 
 PARAMS_FILE = "params.yaml"
 METRICS_FILE = f"{METRICS}/metrics.json"
+DETAILS_FILE = f"{METRICS}/details.json"
 UNFINISHED = {"Queued", "Running", "Failed"}  # exp_show's State; a failed row shows its baseline's data
 
 
@@ -77,7 +77,7 @@ def experiments_of(rows: list[dict], keys: list[str]) -> Experiments:
     finished = [
         Experiment(row["Experiment"], row["rev"], params(row))
         for row in experiments
-        if row["State"] not in UNFINISHED and cell(row, METRICS_FILE, "closed.top1") is not None
+        if row["State"] not in UNFINISHED and cell(row, METRICS_FILE, "top1") is not None
     ]
     return Experiments(params(workspace), finished, {row["Experiment"] for row in experiments})
 
@@ -106,19 +106,10 @@ def method_seed_runs(
     return runs
 
 
-def live_files(method: str) -> list[str]:
-    """The dvclive logs of the stages the method trains in (`trained_in`)."""
-    return [f"{LIVE}/{stage}/metrics.json" for stage in spec(method).trained_in]
-
-
 def run_metrics(rev: str, method: str) -> dict:
-    """metrics/metrics.json of the experiment, flat, with `train_seconds`: the seconds of training
-    behind its final model, the dvclive logs of its stages summed (None where one is missing)."""
-    try:
-        shown = dvc.api.metrics_show(METRICS_FILE, *live_files(method), rev=rev)
-    except FileNotFoundError:
-        return {**flatten(dvc.api.metrics_show(METRICS_FILE, rev=rev)), "train_seconds": None}
-    # metrics_show merges the files' top-level keys, naming a shared one `file:key`
-    seconds = [v for k, v in shown.items() if k == "train_seconds" or k.endswith(":train_seconds")]
-    sections = {k: v for k, v in shown.items() if isinstance(v, dict)}  # metrics.json's closed, open, ...
-    return {**flatten(sections), "train_seconds": sum(seconds)}
+    """metrics/details.json of the experiment (every metric, not only metrics.json's headline), flat,
+    with `cost.train_mimages`: the millions of images trained behind its final model, every stage's."""
+    shown = dvc.api.metrics_show(DETAILS_FILE, rev=rev)
+    flat = flatten({k: v for k, v in shown.items() if isinstance(v, dict) and k != "splits"})
+    images = flat.get("cost.train_images")
+    return {**flat, "cost.train_mimages": None if images is None else images / 1e6}

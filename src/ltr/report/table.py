@@ -19,11 +19,11 @@ COLUMNS = [
     ("backward50", "backward-50", "agnostic.backward50"),
     ("ece", "ECE", "closed.ece"),
     ("gmacs", "GMACs", "cost.gmacs"),
-    ("train_s", "train s", "train_seconds"),
+    ("train_mimages", "train M images", "cost.train_mimages"),
 ]
 METRICS = [name for name, _, _ in COLUMNS]
 HEADERS = {name: header for name, header, _ in COLUMNS}
-COSTS = ["gmacs", "train_s"]  # not in the table of differences to softmax
+COSTS = ["gmacs", "train_mimages"]  # not in the table of differences to softmax
 
 
 def seed_frame(metrics: dict[tuple[str, int], dict], names: dict[tuple[str, int], str]) -> pd.DataFrame:
@@ -72,8 +72,8 @@ def summary(seeds: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
 
 def _number(metric: str, value: float, signed: bool = False) -> str:
     sign = "+" if signed else ""
-    if metric == "train_s":
-        return f"{value:{sign}.0f}"
+    if metric == "train_mimages":
+        return f"{value:{sign}.2f}"
     if metric == "gmacs" and abs(value) < 0.1:
         return f"{value:{sign}.4f}"
     return f"{value:{sign}.2f}"
