@@ -150,8 +150,16 @@ def render(header: list[str], body: list[list[str]], markdown: bool) -> str:
     )
 
 
+def baselines_with_experiments() -> list[str]:
+    """The commits that experiments derive from: `dvc exp list -A` names each on a line of its own, with a
+    colon (`dvc exp show -A` would list every commit of the history, most without an experiment)."""
+    listed = dvc("exp", "list", "--all-commits").splitlines()
+    return [line[:-1] for line in listed if line.endswith(":") and not line[:1].isspace()]
+
+
 def show(args: argparse.Namespace) -> None:
-    rows = rows_of(json.loads(dvc("exp", "show", "--json", *(["--all-commits"] if args.all else []))))
+    revs = ["HEAD", *baselines_with_experiments()] if args.all else []
+    rows = rows_of(json.loads(dvc("exp", "show", "--json", *(f"--rev={rev}" for rev in revs))))
     print(render(*table(rows), markdown=args.md))
 
 
@@ -313,7 +321,9 @@ def add_show(commands) -> None:
         "its method and seed, the params that differ between the rows shown, and the headline metrics "
         "of metrics/metrics.json ('-' where missing or not finished).",
     )
-    show_parser.add_argument("--all", action="store_true", help="the experiments of every commit, not only HEAD's")
+    show_parser.add_argument(
+        "--all", action="store_true", help="also the experiments of other commits (each under its commit's row)"
+    )
     show_parser.add_argument("--md", action="store_true", help="a Markdown table")
     show_parser.set_defaults(run=show)
 
