@@ -233,15 +233,13 @@ def check_new_method(root: Path, name: str, template: str, params: str) -> None:
 
 def with_section(params: str, template: str, name: str, all_templates: list[str]) -> str:
     """params.yaml with a copy of the template's section as `name:`, inserted as text (comments kept)
-    before the templates' block (its comment lines included), or at the end without one."""
-    lines = params.splitlines(keepends=True)
+    before the templates' block: the first template's section and the comment lines right above it."""
+    lines = [line if line.endswith("\n") else f"{line}\n" for line in params.splitlines(keepends=True)]
     start, end = section_span(lines, template)
     copy = [f"{name}:  # copied from {template} by `ltr new-method`\n", *lines[start + 1 : end]]
     at = min(section_span(lines, t)[0] for t in all_templates if section_span(lines, t))
     while at > 0 and lines[at - 1].startswith("#"):
         at -= 1
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
     return "".join(lines[:at] + copy + lines[at:])
 
 
