@@ -98,7 +98,9 @@ def wait_for_saved_stage1_epoch(repo: Path, proc: subprocess.Popen, timeout: flo
 
 def stage_env(repo: Path) -> dict:
     """The environment of the DVC and stage processes the tests start in a repository: its resume
-    states in repo/.cache/ltr (the temporary workspaces of --temp and --queue runs find them there)."""
+    states in repo/.cache/ltr (the temporary workspaces of --temp and --queue runs find them there),
+    and its own src first on the path, so that its stages import its own ltr (a method added there is
+    found) rather than the checkout the virtualenv was installed from."""
     return {
         # without SHELL, DVC runs commands with /bin/sh, which (dash) keeps itself between `dvc` and the
         # stage, as on CI: the harder case for the stage's watch on `dvc`
@@ -108,6 +110,7 @@ def stage_env(repo: Path) -> dict:
         "DVC_SITE_CACHE_DIR": str(repo / ".dvc" / "tmp" / "site"),
         "PYTHONUNBUFFERED": "1",
         "LTR_RESUME_DIR": str(repo / ".cache" / "ltr"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])),
     }
 
 

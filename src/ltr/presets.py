@@ -10,6 +10,7 @@ A preset lists only the keys it changes. It is applied through DVC, which record
 `python -m ltr.presets check FILE...` validates presets against params.yaml without running anything.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -97,16 +98,46 @@ def with_absolute_root(preset: dict, base: Path) -> dict:
     return merge(preset, {"data": {"root": str((base / root).resolve())}})
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) < 2 or argv[0] not in ("args", "check"):
-        raise LtrError("usage: python -m ltr.presets args FILE | check FILE...")
-    if argv[0] == "args":
-        validate(argv[1])
-        print(" ".join(set_args(with_absolute_root(load_preset(argv[1]), Path.cwd()))))
-    else:
-        for path in argv[1:]:
-            cfg = validate(path)
-            print(f"{path}: ok ({cfg.method} on {cfg.data.name}, {cfg.model.arch})")
+def print_args(args: argparse.Namespace) -> None:
+    validate(args.file)
+    print(" ".join(set_args(with_absolute_root(load_preset(args.file), Path.cwd()))))
+
+
+def check_presets(args: argparse.Namespace) -> None:
+    for path in args.files:
+        cfg = validate(path)
+        print(f"{path}: ok ({cfg.method} on {cfg.data.name}, {cfg.model.arch})")
+
+
+def add_commands(subparsers) -> None:
+    """The `args` and `check` commands, shared by `python -m ltr.presets` and `ltr presets`; each sets
+    `run`, the function that takes the parsed arguments."""
+    args = subparsers.add_parser(
+        "args",
+        help="the `-S key=value` arguments of `dvc exp run` that apply a preset",
+        description="Print the `-S key=value` arguments that apply FILE, a relative data.root made absolute: "
+        "dvc exp run $(python -m ltr.presets args FILE)",
+    )
+    args.add_argument("file", metavar="FILE", help="a preset, e.g. params/imagenet_lt_oltr.yaml")
+    args.set_defaults(run=print_args)
+    check = subparsers.add_parser(
+        "check",
+        help="validate presets against params.yaml (no torch)",
+        description="Validate each preset applied to params.yaml, without running anything.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="presets, e.g. params/*.yaml")
+    check.set_defaults(run=check_presets)
+
+
+def parse_args(argv: list[str] | None, prog: str = "python -m ltr.presets") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    add_commands(parser.add_subparsers(dest="command", required=True, metavar="{args,check}"))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.run(args)
 
 
 if __name__ == "__main__":

@@ -119,8 +119,8 @@ def replace_between(path: Path, start: str, end: str, section: str) -> None:
         path.write_text(head + section + rest.split(end, 1)[1])
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument(
         "--methods",
         nargs="+",
@@ -153,8 +153,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    args = parse_args(argv, prog)
     started = time.monotonic()
     # the stages every experiment shares (data and splits), once, before experiments run side by side
     if not args.finished_only:
@@ -193,9 +193,11 @@ def main(argv: list[str] | None = None) -> None:
     print(write_report(runs, args.methods, args.seeds, args.out, args.readme, note))
 
 
-if __name__ == "__main__":
+def run(argv: list[str] | None = None, prog: str | None = None) -> None:
+    """main, with a failed DVC command or Ctrl-C as one line: `python -m ltr.report.compare`, `make report`
+    and `ltr report`."""
     try:
-        main()
+        main(argv, prog)
     except subprocess.CalledProcessError as error:
         sys.exit(f"error: {' '.join(map(str, error.cmd))} failed with exit code {error.returncode}")
     except KeyboardInterrupt:
@@ -203,3 +205,7 @@ if __name__ == "__main__":
             "error: interrupted; the experiments already queued run on (`dvc queue status`, `dvc queue kill`), "
             "and `make report` again follows them and queues the rest"
         )
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,367 @@
+"""`ltr`: the project's command line (README, "Command line").
+
+    ltr show [--all] [--md]                 the experiments side by side: what differs and the headline metrics
+    ltr report [--methods ...] [--seeds ...] `make report` (ltr.report.compare)
+    ltr presets check FILE... | args FILE   the papers' settings (ltr.presets)
+    ltr new-method NAME [--from TEMPLATE]   a new method copied from a template (README, "Add a method")
+
+Torch-free at import, so that `ltr --help` answers at once: each command imports what it needs.
+Errors are one line, `error: ...`, and exit status 2.
+"""
+
+import argparse
+import json
+import keyword
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ltr.errors import LtrError
+from ltr.presets import add_commands as add_preset_commands
+from ltr.presets import flatten
+
+# metrics/metrics.json's headline keys and their column headers
+HEADLINE = {
+    "closed.top1": "top1",
+    "closed.many": "many",
+    "closed.medium": "medium",
+    "closed.few": "few",
+    "closed.ece": "ece",
+    "open.f_measure": "open F",
+    "open.auroc": "AUROC",
+    "agnostic.forward50": "fwd50",
+    "agnostic.backward50": "bwd50",
+    "cost.gmacs": "GMACs",
+}
+METRICS_FILE = "metrics/metrics.json"
+ALWAYS_SHOWN = ("method", "seed")
+TEMPLATE_LINE = re.compile(r"^\s*template=True,?\s*(#.*)?$")  # the line that makes a declaration a template
+
+
+# -- ltr show ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    params: dict = field(default_factory=dict)  # flat params.yaml
+    metrics: dict = field(default_factory=dict)  # metrics/metrics.json, nested as written
+
+
+def dvc(*args: str) -> str:
+    """stdout of the dvc beside this Python (the pinned one, also where the venv is not activated)."""
+    beside = Path(sys.executable).parent / "dvc"
+    exe = str(beside) if beside.exists() else shutil.which("dvc") or "dvc"
+    result = subprocess.run([exe, *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+        raise LtrError(f"`dvc {' '.join(args)}` failed: {lines[-1].removeprefix('ERROR: ')}")
+    return result.stdout
+
+
+def row_of(name: str, rev: dict, state: str | None = None) -> Row:
+    data = rev.get("data") or {}
+    params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
+    metrics = ((data.get("metrics") or {}).get(METRICS_FILE) or {}).get("data") or {}
+    if state not in (None, "success"):
+        # a queued or running experiment has no metrics yet, and a failed one shows its baseline's
+        return Row(f"{name} ({state})", flatten(params))
+    return Row(name, flatten(params), metrics)
+
+
+def rows_of(shown: list[dict]) -> list[Row]:
+    """`dvc exp show --json`: the workspace, each baseline commit, then that commit's experiments."""
+    rows = []
+    for entry in shown:
+        rows.append(row_of("workspace" if entry["rev"] == "workspace" else entry["name"] or entry["rev"][:7], entry))
+        for exp in entry.get("experiments") or []:
+            state = (exp.get("executor") or {}).get("state")
+            rows += [row_of(rev["name"] or rev["rev"][:7], rev, state) for rev in exp["revs"]]
+    return rows
+
+
+def differing_params(rows: list[Row]) -> list[str]:
+    """The params whose values are not the same in every row (a missing key counts as a value)."""
+    keys = list(dict.fromkeys(k for row in rows for k in row.params))
+    return [
+        k
+        for k in keys
+        if k not in ALWAYS_SHOWN and len({(k in r.params, json.dumps(r.params.get(k))) for r in rows}) > 1
+    ]
+
+
+def metric(metrics: dict, dotted: str):
+    node = metrics
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def param_text(value) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def metric_text(key: str, value) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "-"
+    return f"{value:.4g}" if key == "cost.gmacs" else f"{value:.2f}"  # the others are percentages
+
+
+def table(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
+    keys = [*ALWAYS_SHOWN, *differing_params(rows)]
+    header = ["Experiment", *keys, *HEADLINE.values()]
+    body = [
+        [
+            row.name,
+            *(param_text(row.params[k]) if k in row.params else "-" for k in keys),
+            *(metric_text(k, metric(row.metrics, k)) for k in HEADLINE),
+        ]
+        for row in rows
+    ]
+    return header, body
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return text == "-"
+    return True
+
+
+def render(header: list[str], body: list[list[str]], markdown: bool) -> str:
+    """Aligned text, or a Markdown table; numeric columns right-aligned."""
+    right = [all(is_number(r[i]) for r in body) and i > 0 for i in range(len(header))]
+    if markdown:
+        lines = [header, ["---:" if r else "---" for r in right], *body]
+        return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+        for cells in [header, *body]
+    )
+
+
+def baselines_with_experiments() -> list[str]:
+    """The commits that experiments derive from: `dvc exp list -A` names each on a line of its own, with a
+    colon (`dvc exp show -A` would list every commit of the history, most without an experiment)."""
+    listed = dvc("exp", "list", "--all-commits").splitlines()
+    return [line[:-1] for line in listed if line.endswith(":") and not line[:1].isspace()]
+
+
+def show(args: argparse.Namespace) -> None:
+    revs = ["HEAD", *baselines_with_experiments()] if args.all else []
+    rows = rows_of(json.loads(dvc("exp", "show", "--json", *(f"--rev={rev}" for rev in revs))))
+    print(render(*table(rows), markdown=args.md))
+
+
+# -- ltr report ----------------------------------------------------------------------------------------
+
+
+def report(args: argparse.Namespace) -> None:
+    from ltr.report import compare
+
+    # the report starts `dvc`: the one beside this Python, also where the virtualenv is not activated
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    compare.run(args.rest, prog="ltr report")
+
+
+# -- ltr new-method ------------------------------------------------------------------------------------
+
+
+def camel(snake: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in snake.split("_"))
+
+
+def project_root() -> Path:
+    """The project around the current directory: the folder with dvc.yaml and src/ltr."""
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if (folder / "dvc.yaml").exists() and (folder / "src" / "ltr" / "config" / "methods").is_dir():
+            return folder
+    raise LtrError("no ltr project here: run it inside the repository (the folder with dvc.yaml and src/ltr)")
+
+
+def method_files(root: Path, name: str) -> tuple[Path, Path]:
+    """A method's declaration and implementation."""
+    return root / "src/ltr/config/methods" / f"{name}.py", root / "src/ltr/methods" / f"{name}.py"
+
+
+def templates(root: Path) -> list[str]:
+    """The project's templates: the declarations with a `template=True` line, and their implementations."""
+    found = []
+    for path in sorted((root / "src/ltr/config/methods").glob("*.py")):
+        if any(TEMPLATE_LINE.match(line) for line in path.read_text().splitlines()):
+            found += [path.stem] if method_files(root, path.stem)[1].exists() else []
+    return found
+
+
+def section_span(lines: list[str], name: str) -> tuple[int, int] | None:
+    """[start, end) of params.yaml's top-level section `name`: its line and the indented lines after it."""
+    start = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(name)}:(\s|$)", line)), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():  # blank lines before the next section stay there
+        end -= 1
+    return start, end
+
+
+def check_new_method(root: Path, name: str, template: str, params: str) -> None:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise LtrError(f"{name!r} is not a Python identifier; give a name such as my_method")
+    existing = [p for p in method_files(root, name) if p.exists()]
+    if existing:
+        raise LtrError(f"{name} exists already: {existing[0].relative_to(root)}")
+    if section_span(params.splitlines(keepends=True), name):
+        raise LtrError(f"{name} exists already: params.yaml has a top-level {name}: section")
+    valid = templates(root)
+    if template not in valid:
+        raise LtrError(f"{template!r} is not a template; give one of {', '.join(valid)}")
+    if section_span(params.splitlines(keepends=True), template) is None:
+        raise LtrError(f"params.yaml has no {template}: section to copy")
+
+
+def with_section(params: str, template: str, name: str, all_templates: list[str]) -> str:
+    """params.yaml with a copy of the template's section as `name:`, inserted as text (comments kept)
+    before the templates' block: the first template's section and the comment lines right above it."""
+    lines = [line if line.endswith("\n") else f"{line}\n" for line in params.splitlines(keepends=True)]
+    start, end = section_span(lines, template)
+    copy = [f"{name}:  # copied from {template} by `ltr new-method`\n", *lines[start + 1 : end]]
+    at = min(section_span(lines, t)[0] for t in all_templates if section_span(lines, t))
+    while at > 0 and lines[at - 1].startswith("#"):
+        at -= 1
+    return "".join(lines[:at] + copy + lines[at:])
+
+
+def copy_sources(root: Path, template: str, name: str) -> list[Path]:
+    """The template's declaration and implementation as NAME's, its names replaced, `template=True` dropped."""
+    created = []
+    for source, target in zip(method_files(root, template), method_files(root, name), strict=True):
+        text = source.read_text().replace(template, name).replace(camel(template), camel(name))
+        target.write_text("".join(line for line in text.splitlines(keepends=True) if not TEMPLATE_LINE.match(line)))
+        created.append(target)
+    return created
+
+
+def write_code_deps(root: Path) -> None:
+    """ltr.dag's writer, run on the project's own sources (its src first on the path), so that the new
+    method is found whichever checkout this `ltr` was installed from."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, "-m", "ltr.dag", str(root / "dvc.yaml")], cwd=root, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+        raise LtrError(f"deriving dvc.yaml's code deps failed: {lines[-1]}")
+
+
+def new_method(args: argparse.Namespace) -> None:
+    root = project_root()
+    params_file, dvc_yaml = root / "params.yaml", root / "dvc.yaml"
+    params, deps_before = params_file.read_text(), dvc_yaml.read_text()
+    check_new_method(root, args.name, args.template, params)
+    created = copy_sources(root, args.template, args.name)
+    params_file.write_text(with_section(params, args.template, args.name, templates(root)))
+    try:
+        write_code_deps(root)
+    except LtrError:
+        # nothing half-made is left behind (the writer writes dvc.yaml only once it has derived it all)
+        params_file.write_text(params)
+        for path in created:
+            path.unlink()
+        raise
+    changed = len(set(dvc_yaml.read_text().splitlines()) - set(deps_before.splitlines()))
+    print_next_steps(root, args, created, changed)
+
+
+def print_next_steps(root: Path, args: argparse.Namespace, created: list[Path], changed: int) -> None:
+    files = [str(p.relative_to(root)) for p in created]
+    print(f"created {files[0]} and {files[1]} from {args.template}")
+    print(f"added {args.name}: to params.yaml (a copy of {args.template}:)")
+    print(f"updated dvc.yaml's code deps, derived from the imports (lines added: {changed})")
+    print("next: write the formula in", files[1], "and its params in", files[0], "and params.yaml; then")
+    print(f"  git add {' '.join(files)} params.yaml dvc.yaml")
+    print(f"  dvc exp run -S method={args.name}")
+
+
+# -- the parser ----------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="ltr", description=__doc__.splitlines()[0])
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_show(commands)
+    # `ltr report`'s options are ltr.report.compare's, parsed there (it imports pandas and plotting,
+    # which `ltr --help` should not wait for): the parser passes them on, --help included
+    rep = commands.add_parser("report", add_help=False, help="`make report`: every method over several seeds")
+    rep.set_defaults(run=report, passes_on=True)
+    presets = commands.add_parser("presets", help="check a preset, or give the `dvc exp run` arguments that apply it")
+    add_preset_commands(presets.add_subparsers(dest="presets_command", required=True, metavar="{check,args}"))
+    add_new_method(commands)
+    return top
+
+
+def add_show(commands) -> None:
+    show_parser = commands.add_parser(
+        "show",
+        help="the experiments side by side: the params that differ and the headline metrics",
+        description="One row per experiment of the current commit (the workspace, HEAD, each experiment): "
+        "its method and seed, the params that differ between the rows shown, and the headline metrics "
+        "of metrics/metrics.json ('-' where missing or not finished).",
+    )
+    show_parser.add_argument(
+        "--all", action="store_true", help="also the experiments of other commits (each under its commit's row)"
+    )
+    show_parser.add_argument("--md", action="store_true", help="a Markdown table")
+    show_parser.set_defaults(run=show)
+
+
+def add_new_method(commands) -> None:
+    new = commands.add_parser(
+        "new-method",
+        help="a new method, copied from a template (README, 'Add a method')",
+        description="Copy TEMPLATE's declaration, implementation and params.yaml section as NAME's, and "
+        "derive dvc.yaml's code deps again.",
+    )
+    new.add_argument("name", metavar="NAME", help="the new method's name, a Python identifier (e.g. my_method)")
+    new.add_argument(
+        "--from",
+        dest="template",
+        default="template_posthoc",
+        metavar="TEMPLATE",
+        help="template_posthoc (post hoc, the default) or template_trained (trains in stage 2)",
+    )
+    new.set_defaults(run=new_method)
+
+
+def main(argv: list[str] | None = None) -> int:
+    top = parser()
+    args, rest = top.parse_known_args(argv)
+    if rest and not getattr(args, "passes_on", False):
+        top.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
+    try:
+        args.run(args)
+    except LtrError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:
+        if not isinstance(e.code, str):
+            raise
+        print(e.code if e.code.startswith("error: ") else f"error: {e.code}", file=sys.stderr)
+        return 2  # ltr.report.compare's one-line errors, with this command line's status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

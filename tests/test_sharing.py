@@ -1,0 +1,60 @@
+"""Sharing runs with a lab (docs-sharing.md): the report's experiments pushed through a git remote and a
+DVC remote, pulled into a fresh clone, and compared and checked out there without training."""
+
+import json
+import sys
+
+import pytest
+
+from conftest import commit, run
+
+RUNS = ["report-softmax-seed0", "report-tau_norm-seed0"]
+
+
+def shared_report(repo, tmp_path) -> dict:
+    """The lab's side: remotes (a bare git repository and a DVC remote folder, both local here), two
+    report runs, their push right after the report, then the results commit pushed on top. The metrics
+    of the last run."""
+    run(["git", "init", "-q", "--bare", str(tmp_path / "origin.git")], tmp_path)
+    run(["git", "remote", "add", "origin", str(tmp_path / "origin.git")], repo)
+    run(["dvc", "remote", "add", "-d", "store", str(tmp_path / "store")], repo)
+    commit(repo, "a DVC remote")
+    for name in RUNS:  # post hoc methods: a few seconds each
+        run(["dvc", "exp", "run", "-n", name, "-S", f"method={name.split('-')[1]}"], repo)
+    # the experiments of the commit they ran on: pushed from it, before the results commit moves HEAD
+    run(["bash", "-c", "dvc exp push origin $(dvc exp list --name-only | grep ^report-)"], repo)
+    last = json.loads((repo / "metrics/metrics.json").read_text())  # dvc exp run applied it to the workspace
+    run(["git", "checkout", "-q", "--", "."], repo)  # the workspace back to the commit, as results are written
+    (repo / "results.md").write_text("the report's tables\n")
+    commit(repo, "results")
+    run(["git", "push", "-q", "origin", "HEAD"], repo)
+    return last
+
+
+@pytest.mark.e2e
+def test_report_runs_are_shared_through_a_git_and_a_dvc_remote(tiny_copy, tmp_path):
+    tau_norm = shared_report(tiny_copy, tmp_path)
+    run(["git", "clone", "-q", str(tmp_path / "origin.git"), "clone"], tmp_path)
+    clone = tmp_path / "clone"
+    assert not (clone / "data/models").exists()  # nothing but git's files: no model, no logits
+    run(["bash", "-c", "dvc exp pull origin $(dvc exp list origin -A --name-only | grep ^report-)"], clone)
+    listed = run(["dvc", "exp", "list", "-A", "--name-only"], clone).stdout.split()
+    assert sorted(listed) == RUNS
+    # the runs derive from the commit before HEAD's: `ltr show --all` lists them under it
+    shown = [
+        line.split() for line in run([sys.executable, "-m", "ltr.cli", "show", "--all"], clone).stdout.splitlines()
+    ]
+    rows, ece = {row[0]: row for row in shown}, shown[0].index("ece")
+    assert rows["report-tau_norm-seed0"][1:3] == ["tau_norm", "0"]
+    assert rows["report-tau_norm-seed0"][ece] == f"{tau_norm['closed']['ece']:.2f}"
+
+    diff = [line.split()[:2] for line in run(["dvc", "metrics", "diff", *RUNS], clone).stdout.splitlines()]
+    assert ["metrics/metrics.json", "closed.ece"] in diff and ["metrics/method.json", "tau"] in diff
+    run(["dvc", "plots", "diff", *RUNS, "-o", "compare"], clone)
+    page = (clone / "compare/index.html").read_text()
+    assert all(name in page for name in RUNS)
+
+    run(["bash", "-c", "dvc exp apply report-tau_norm-seed0 && dvc checkout"], clone)
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], clone).stdout  # nothing to train
+    assert (clone / "data/models/stage1/model.pt").exists() and (clone / "data/logits/test.npz").exists()
+    assert json.loads((clone / "metrics/metrics.json").read_text()) == tau_norm
