@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, commit, ran_stages, run
-from ltr.cli import main, render, rows_of, table, with_section
+from ltr.cli import HEADLINE, main, render, rows_of, table, with_section
 from ltr.workspace import copy_pipeline
 
 COMMANDS = [[], ["show"], ["report"], ["presets"], ["presets", "check"], ["presets", "args"], ["new-method"]]
@@ -98,13 +98,13 @@ def test_show_lists_what_differs_and_the_headline_metrics():
         data = {"params": {"params.yaml": {"data": params}}, "metrics": {"metrics/metrics.json": {"data": metrics}}}
         return {"rev": f"{name}0000000", "name": name, "data": data}
 
-    closed = {"closed": {"top1": 33.456, "many": 70.9, "few": None}, "cost": {"gmacs": 0.01225}}
+    closed = {"top1": 33.456, "many": 70.9, "few": None, "gmacs": 0.01225}
     shown = [
         {**rev("workspace", "crt", 0.1, closed), "rev": "workspace", "name": None, "experiments": None},
         {
             **rev("main", "softmax", 0.1, closed),
             "experiments": [
-                {"executor": None, "revs": [rev("lr005", "softmax", 0.05, {"open": {"auroc": 58.7}})]},
+                {"executor": None, "revs": [rev("lr005", "softmax", 0.05, {"open_auroc": 58.7})]},
                 {"executor": {"state": "queued"}, "revs": [rev("q", "ssp", 0.1, {})]},
             ],
         },
@@ -135,6 +135,12 @@ def test_show_lists_what_differs_and_the_headline_metrics():
     assert md[1].startswith("| --- | --- | ---: | ---: | ---: |") and md[2].startswith("| workspace | crt | 0 |")
 
 
+def test_show_reads_the_keys_that_evaluate_writes():
+    from ltr.metrics.summary import HEADLINE as WRITTEN
+
+    assert list(HEADLINE) == list(WRITTEN)
+
+
 @pytest.mark.e2e
 def test_a_new_method_runs_on_the_shared_stage_1(tiny_copy):
     """README "Add a method" by the command: `ltr new-method`, commit, `dvc exp run -S method=mine`,
@@ -146,7 +152,7 @@ def test_a_new_method_runs_on_the_shared_stage_1(tiny_copy):
     assert "Stage 'stage1' didn't change, skipping" in out
     assert {"stage2", "logits", "evaluate"} <= ran_stages(out) and "stage1" not in ran_stages(out)
     assert json.loads((tiny_copy / "data/models/stage2/manifest.json").read_text())["used"]
-    top1 = json.loads((tiny_copy / "metrics/metrics.json").read_text())["closed"]["top1"]
+    top1 = json.loads((tiny_copy / "metrics/metrics.json").read_text())["top1"]
     shown = run([sys.executable, "-m", "ltr.cli", "show"], tiny_copy).stdout.splitlines()
     column = shown[0].split().index("top1")
     mine = [line.split() for line in shown if " mine " in line]  # the workspace and the experiment
