@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test lint bench gpu-check report install clean-venv
+.PHONY: repro test lint docs bench gpu-check report install clean-venv
 
 # Byte-compiled on every core after pip, which compiles on one: where PYTHONDONTWRITEBYTECODE is set
 # (this machine), nothing is cached on first import, and each stage would compile torch and DVC from
@@ -25,11 +25,16 @@ lint: $(STAMP)
 	ruff check src stages tests bench
 	ruff format --check src stages tests bench
 
+# the manual (docs/, MkDocs + Material) into site/, offline: no fonts or scripts from the internet;
+# --strict fails on a broken link or anchor. NO_MKDOCS_2_WARNING: Material 9.8 prints a notice otherwise
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet -d site
+
 # two pytest-xdist workers: most of the end-to-end tests' time is single-threaded process start-up
 # (DVC, torch imports), so two of them keep both cores of a small machine busy; worksteal: the
 # end-to-end tests take 10-130 s each, and an idle worker takes over the other's remaining tests
 TEST_WORKERS ?= 2
-test: lint
+test: lint docs
 	pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import commit, run
+from conftest import commit, ran_stages, run
 
 RUNS = ["report-softmax-seed0", "report-tau_norm-seed0"]
 
@@ -62,3 +62,15 @@ def test_report_runs_are_shared_through_a_git_and_a_dvc_remote(tiny_copy, tmp_pa
     assert "Data and pipelines are up to date." in run(["dvc", "status"], clone).stdout  # nothing to train
     assert (clone / "data/models/stage1/model.pt").exists() and (clone / "data/logits/test.npz").exists()
     assert json.loads((clone / "metrics/metrics.json").read_text()) == tau_norm
+
+
+@pytest.mark.e2e
+def test_a_clone_sharing_the_dvc_cache_restores_every_stage_without_training(tiny_copy, tmp_path):
+    """A lab's shared cache: a second clone whose DVC cache is the first's trains nothing, since no
+    stage output holds a timing that the lock records and the cache lacks."""
+    run(["git", "clone", "-q", str(tiny_copy), "clone"], tmp_path)
+    clone = tmp_path / "clone"
+    run(["dvc", "cache", "dir", str(tiny_copy / ".dvc" / "cache")], clone)
+    out = run(["dvc", "repro"], clone).stdout
+    assert ran_stages(out) == set(), out
+    assert (clone / "data/models/stage1/model.pt").exists() and (clone / "data/logits/test.npz").exists()

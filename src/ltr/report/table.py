@@ -128,3 +128,17 @@ def differences_table(frame: pd.DataFrame, seeds: pd.DataFrame) -> str:
         if method != BASELINE and not pd.isna(row["top1_diff_mean"])
     ]
     return _markdown(["method", *(HEADERS[m] for m in metrics)], rows)
+
+
+# the README's short table: what a reader compares first (the manual's Results page has every column)
+HEADLINE = ["top1", "few", "open_f", "backward50"]
+
+
+def headline_table(frame: pd.DataFrame) -> str:
+    """top-1, few-shot accuracy, open-set F and backward-50 as mean ± std over the seeds, best first."""
+    order = frame.sort_values("top1_mean", ascending=False)
+    rows = [
+        [method, *(mean_std(m, row[f"{m}_mean"], row[f"{m}_std"]) for m in HEADLINE)]
+        for method, row in order.iterrows()
+    ]
+    return _markdown(["method", *(HEADERS[m] for m in HEADLINE)], rows)
