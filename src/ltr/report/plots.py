@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # no display on CI or on a GPU node
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import LogFormatter, MaxNLocator  # noqa: E402
 
 # SVG ids are hashed with a salt that is random per process unless set, and SVG and PDF metadata carry
 # the date: both fixed, so that a re-run on the same inputs rewrites identical files
@@ -42,9 +42,15 @@ def figure(width: float, height: float, **kwargs):
     return plt.subplots(figsize=(width, height), layout="constrained", **kwargs)
 
 
-def outside_legend(fig, loc: str = "outside right upper", **kwargs) -> None:
+def outside_legend(fig, loc: str = "outside right center", **kwargs) -> None:
     """One legend for the figure, beside the axes: never over the data."""
     fig.legend(loc=loc, fontsize=8, frameon=False, **kwargs)
+
+
+def plain_log_labels(axis) -> None:
+    """A log axis labelled 5, 10, 50 rather than 5 x 10^0: counts read as counts."""
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter(minor_thresholds=(1.2, 0.4)))  # some minor labels within a decade or so
 
 
 def per_class_figure(per_class: pd.DataFrame, path: Path, title: str) -> None:
@@ -68,6 +74,7 @@ def per_class_figure(per_class: pd.DataFrame, path: Path, title: str) -> None:
     counts = ax.twinx()
     counts.plot(df["rank"], df["train_count"], color="black", linestyle=":", label="training images")
     counts.set_yscale("log")
+    plain_log_labels(counts.yaxis)
     counts.set_ylabel("training images of the class (log scale)")
     outside_legend(fig)
     save_figure(fig, path, title)
