@@ -68,7 +68,9 @@ def main():
             start = time.perf_counter()
             work(root, paths) if work is header_only else work(root, paths, "bench")
             seconds = time.perf_counter() - start
-            print(f"{name:20s} {seconds:7.1f} s  {len(paths) / seconds:8.0f} images/s  {size / seconds / 1e6:6.0f} MB/s")
+            print(
+                f"{name:20s} {seconds:7.1f} s  {len(paths) / seconds:8.0f} images/s  {size / seconds / 1e6:6.0f} MB/s"
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

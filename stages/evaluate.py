@@ -11,7 +11,14 @@ def main():
     from ltr.data.logits import read_logits
     from ltr.layout import LOGITS, METRICS, PLOTS, SPLITS, atomic_dir, read_json, write_json
     from ltr.metrics.summary import evaluate, headline
-    from ltr.report.plots import agnostic_figure, per_class_figure, reliability_figure, training_figure
+    from ltr.report.plots import (
+        agnostic_figure,
+        confusion_figure,
+        group_confusion_figure,
+        per_class_figure,
+        reliability_figure,
+        training_figure,
+    )
 
     cfg = load_config()
     meta = read_json(SPLITS / "meta.json")
@@ -29,11 +36,15 @@ def main():
         result.agnostic.to_csv(plots_dir / "agnostic.csv", index=False)
         result.reliability.to_csv(plots_dir / "reliability.csv", index=False)
         result.confusion.to_csv(plots_dir / "confusion.csv", index=False)
+        result.group_confusion.to_csv(plots_dir / "group_confusion.csv", index=False)
         history.to_csv(plots_dir / "training.csv", index=False)
-        per_class_figure(result.per_class, plots_dir / "per_class.png", title)
-        agnostic_figure(result.agnostic, plots_dir / "agnostic.png", title)
-        reliability_figure(result.reliability, plots_dir / "reliability.png", title)
-        training_figure(history, plots_dir / "training.png", title)
+        # each figure as <name>.png and <name>.svg
+        per_class_figure(result.per_class, plots_dir / "per_class", title)
+        agnostic_figure(result.agnostic, plots_dir / "agnostic", title)
+        reliability_figure(result.reliability, plots_dir / "reliability", title)
+        training_figure(history, plots_dir / "training", title)
+        confusion_figure(result.confusion, plots_dir / "confusion", title)
+        group_confusion_figure(result.group_confusion, plots_dir / "group_confusion", title)
     shown = {**result.metrics["closed"], **{f"open {k}": v for k, v in result.metrics["open"].items()}}
     keys = ["top1", "many", "medium", "few", "open f_measure", "open auroc"]
     print("evaluate: " + "  ".join(f"{k} {'n/a' if shown[k] is None else format(shown[k], '.2f')}" for k in keys))

@@ -305,5 +305,11 @@ def test_evaluate_tiny_case():
 
     assert ev.per_class["accuracy"].tolist() == [100.0, 50.0, 50.0]
     assert ev.per_class["rank"].tolist() == [0, 1, 2]
-    assert ev.confusion["predicted"].tolist() == [0, 0, 1, 0, 2, 1]
+    # every cell of the 3 x 3 confusion, actual-major in class order, zeros included
+    assert ev.confusion[["actual", "predicted"]].values.tolist() == [[a, p] for a in range(3) for p in range(3)]
+    assert ev.confusion["count"].tolist() == [2, 0, 0, 1, 1, 0, 0, 1, 1]
+    # the groups' confusion in percent of the actual group's images (class 0 many, 1 medium, 2 few)
+    assert ev.group_confusion["actual_group"].tolist() == ["many"] * 3 + ["medium"] * 3 + ["few"] * 3
+    assert ev.group_confusion["predicted_group"].tolist() == ["many", "medium", "few"] * 3
+    assert ev.group_confusion["percent"].tolist() == [100.0, 0.0, 0.0, 50.0, 50.0, 0.0, 0.0, 50.0, 50.0]
     assert len(ev.reliability) == 15

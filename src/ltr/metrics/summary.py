@@ -9,7 +9,7 @@ from sklearn.metrics import f1_score
 from ltr.layout import SHIFT_FACTORS
 from ltr.metrics.accuracy import group_accuracy, per_class_accuracy, top1
 from ltr.metrics.calibration import expected_calibration_error, negative_log_likelihood, reliability_bins
-from ltr.metrics.groups import class_ranks
+from ltr.metrics.groups import GROUPS, class_ranks
 from ltr.metrics.open_set import open_set_auroc, open_set_f_measure, softmax, thresholded_predictions
 
 # agnostic.* key -> split list, from the most head-heavy test distribution to the most tail-heavy
@@ -53,7 +53,31 @@ class Evaluation:
     per_class: pd.DataFrame  # class, name, train_count, rank, group, accuracy
     agnostic: pd.DataFrame  # distribution, position, top1, many, medium, few
     reliability: pd.DataFrame
-    confusion: pd.DataFrame  # actual, predicted of every test image
+    confusion: pd.DataFrame  # actual, predicted, count: every cell of the C x C test confusion, in class order
+    group_confusion: pd.DataFrame  # actual_group, predicted_group, percent of the actual group's test images
+
+
+def confusion_counts(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> pd.DataFrame:
+    """Every (actual, predicted) cell of the test confusion with its count, zeros included, actual-major
+    in class order: a class never predicted keeps its column, so the diagonal is the true one."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (labels, preds), 1)
+    actual, predicted = np.divmod(np.arange(num_classes * num_classes), num_classes)
+    return pd.DataFrame({"actual": actual, "predicted": predicted, "count": counts.ravel()})
+
+
+def group_confusion(labels: np.ndarray, preds: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+    """The confusion between shot groups: of each actual group's test images, the percent predicted
+    as a class of each group; many, medium, few in that order, the groups without a class left out."""
+    present = [g for g in GROUPS if (groups == g).any()]
+    actual, predicted = groups[labels], groups[preds]
+    rows = []
+    for a in present:
+        images = int((actual == a).sum())
+        for p in present:
+            share = ((actual == a) & (predicted == p)).sum() / images if images else float("nan")
+            rows.append({"actual_group": a, "predicted_group": p, "percent": _pct(share)})
+    return pd.DataFrame(rows, columns=["actual_group", "predicted_group", "percent"])
 
 
 def _scores(logits: np.ndarray, labels: np.ndarray, meta: dict) -> tuple[dict, np.ndarray]:
@@ -116,5 +140,6 @@ def evaluate(
         "cost": cost,
     }
     reliability = pd.DataFrame(reliability_bins(test_probs, test_labels, ece_bins))
-    confusion = pd.DataFrame({"actual": test_labels, "predicted": test_preds})
-    return Evaluation(metrics, splits, per_class, agnostic, reliability, confusion)
+    confusion = confusion_counts(test_labels, test_preds, meta["num_classes"])
+    by_group = group_confusion(test_labels, test_preds, groups)
+    return Evaluation(metrics, splits, per_class, agnostic, reliability, confusion, by_group)

@@ -10,8 +10,9 @@ current params has finished is not run again, so a report that stopped resumes, 
 trains nothing. Results are read back through `dvc.api` (ltr.report.runs).
 
 results/: comparison.csv (one row per method: mean and sample std over the seeds of every metric,
-and the paired difference to softmax; ltr.report.table), comparison_seeds.csv (every run), and the
-figures, which show the seeds' spread.
+and the paired difference to softmax; ltr.report.table), comparison_seeds.csv (every run), the
+figures, which show the seeds' spread (PNG and SVG), results.md (the README's section) and index.html
+(the same as one page that opens offline, with each run's values and provenance; ltr.report.html_report).
 """
 
 import argparse
@@ -28,11 +29,18 @@ import pandas as pd
 
 from ltr.config import compared_methods, method_names
 from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
+from ltr.report.html_report import provenance, write_index
 from ltr.report.runs import method_seed_runs, read_experiments, run_metrics
 from ltr.report.scheduling import BASELINE, Task, experiment_name, run_tasks, shares_stage1
 from ltr.report.table import differences_table, markdown_table, seed_frame, summary
 
 START, END = "<!-- report:start -->", "<!-- report:end -->"
+# figure name in results/ -> its caption
+FIGURES = {
+    "per_class": "per-class accuracy against training count",
+    "agnostic": "accuracy across shifted test distributions",
+    "groups": "many / medium / few-shot accuracy",
+}
 SEEDS = [0, 1, 2]
 # Two experiments at a time, one thread each (OMP_NUM_THREADS = cores / jobs): on the shared 2-core
 # development machine 3.1x faster than one at a time on two threads (12.8 against 40.0 min for 2 seeds
@@ -77,35 +85,48 @@ def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, re
         return {m: [git_show_csv(runs[k].rev, path) for k in keys if k[0] == m] for m in frame.index}
 
     out.mkdir(parents=True, exist_ok=True)
-    per_class_comparison_figure(csvs("plots/per_class.csv"), out / "per_class.png")
-    agnostic_comparison_figure(csvs("plots/agnostic.csv"), out / "agnostic.png")
-    group_bars_figure(per_seed, list(frame.index), out / "groups.png")
+    per_class_comparison_figure(csvs("plots/per_class.csv"), out / "per_class")
+    agnostic_comparison_figure(csvs("plots/agnostic.csv"), out / "agnostic")
+    group_bars_figure(per_seed, list(frame.index), out / "groups")
     frame.to_csv(out / "comparison.csv", float_format="%.6g")
     per_seed.to_csv(out / "comparison_seeds.csv", index=False, float_format="%.6g")
+    with_seeds = not (frame["seeds"] == len(seeds)).all()
+    intro = (
+        f"Made by `make report` on {date.today().isoformat()} ({machine()}; {note}). Each method ran "
+        f"{which_seeds}, each run the experiment "
+        "`report-<method>-seed<seed>`: the committed params with only `method` and `seed` changed. "
+        f"Values in percent, mean ± sample standard deviation (ddof=1) {over_seeds}, "
+        "except GMACs (multiply-accumulates per image) and train s (seconds of training behind the "
+        "final model, every stage included). Every run in results/comparison_seeds.csv; means, "
+        "standard deviations and the differences below in results/comparison.csv."
+    )
     section = "\n".join(
         [
             START,
-            f"Made by `make report` on {date.today().isoformat()} ({machine()}; {note}). Each method ran "
-            f"{which_seeds}, each run the experiment "
-            "`report-<method>-seed<seed>`: the committed params with only `method` and `seed` changed. "
-            f"Values in percent, mean ± sample standard deviation (ddof=1) {over_seeds}, "
-            "except GMACs (multiply-accumulates per image) and train s (seconds of training behind the "
-            "final model, every stage included). Every run in results/comparison_seeds.csv; means, "
-            "standard deviations and the differences below in results/comparison.csv.",
+            intro,
             "",
-            markdown_table(frame, with_seeds=not (frame["seeds"] == len(seeds)).all()),
+            markdown_table(frame, with_seeds=with_seeds),
             "Paired difference to softmax (the method's run minus softmax's run of the same seed), mean ± "
             "sample std over the seeds; in italics where the seeds disagree on its sign, so that the "
             "difference lies within the seeds' spread:",
             "",
             differences_table(frame, per_seed),
-            f"![per-class accuracy against training count]({out.name}/per_class.png)",
-            f"![accuracy across shifted test distributions]({out.name}/agnostic.png)",
-            f"![many / medium / few-shot accuracy]({out.name}/groups.png)",
+            *(f"![{caption}]({out.name}/{name}.png)" for name, caption in FIGURES.items()),
             END,
         ]
     )
     (out / "results.md").write_text(section + "\n")
+    params_file = readme.parent / "params.yaml"
+    write_index(
+        out / "index.html",
+        frame,
+        per_seed,
+        intro,
+        [(out / f"{name}.svg", caption) for name, caption in FIGURES.items()],
+        provenance(params_file, ["method", "seed"]),  # method_seed_runs takes no run that changed more
+        params_file.read_text() if params_file.is_file() else "",
+        with_seeds,
+    )
     replace_between(readme, START, END, section)
     return section
 

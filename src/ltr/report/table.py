@@ -94,9 +94,9 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_table(frame: pd.DataFrame, with_seeds: bool = False) -> str:
-    """Every metric as mean ± std over the seeds; GMACs alone as a single value (the same model
-    for every seed). with_seeds: a column of each row's number of seeds (where they differ)."""
+def summary_cells(frame: pd.DataFrame, with_seeds: bool = False) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the comparison: every metric as mean ± std over the seeds; GMACs alone as
+    a single value (the same model for every seed). with_seeds: a column of each row's number of seeds."""
 
     def cell(row, metric: str) -> str:
         std = float("nan") if metric == "gmacs" else row[f"{metric}_std"]
@@ -107,27 +107,46 @@ def markdown_table(frame: pd.DataFrame, with_seeds: bool = False) -> str:
         [method, *([str(int(row["seeds"]))] if with_seeds else []), *(cell(row, m) for m in METRICS)]
         for method, row in frame.iterrows()
     ]
-    return _markdown(["method", *seeds, *(HEADERS[m] for m in METRICS)], rows)
+    return ["method", *seeds, *(HEADERS[m] for m in METRICS)], rows
 
 
-def differences_table(frame: pd.DataFrame, seeds: pd.DataFrame) -> str:
-    """The paired difference to softmax, mean ± std over the seeds, for every method but softmax;
-    in italics where the seeds disagree on its sign (some above softmax, some below): a difference
-    within the seeds' spread."""
+def markdown_table(frame: pd.DataFrame, with_seeds: bool = False) -> str:
+    return _markdown(*summary_cells(frame, with_seeds))
+
+
+def difference_cells(frame: pd.DataFrame, seeds: pd.DataFrame) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """The header and rows of the paired difference to softmax, mean ± std over the seeds, for every
+    method but softmax; each cell (text, whether the seeds disagree on its sign: some above softmax,
+    some below, a difference within the seeds' spread)."""
     diffs = paired_differences(seeds)
     metrics = [m for m in METRICS if m not in COSTS]
 
-    def cell(method: str, row, metric: str) -> str:
+    def cell(method: str, row, metric: str) -> tuple[str, bool]:
         text = mean_std(metric, row[f"{metric}_diff_mean"], row[f"{metric}_diff_std"], signed=True)
         values = diffs.loc[diffs["method"] == method, metric].dropna()
-        return f"*{text}*" if (values < 0).any() and (values > 0).any() else text
+        return text, bool((values < 0).any() and (values > 0).any())
 
     rows = [
-        [method, *(cell(method, row, m) for m in metrics)]
+        [(method, False), *(cell(method, row, m) for m in metrics)]
         for method, row in frame.iterrows()
         if method != BASELINE and not pd.isna(row["top1_diff_mean"])
     ]
-    return _markdown(["method", *(HEADERS[m] for m in metrics)], rows)
+    return ["method", *(HEADERS[m] for m in metrics)], rows
+
+
+def differences_table(frame: pd.DataFrame, seeds: pd.DataFrame) -> str:
+    """difference_cells as markdown, in italics where the seeds disagree on the sign."""
+    header, rows = difference_cells(frame, seeds)
+    return _markdown(header, [[f"*{text}*" if disagree else text for text, disagree in row] for row in rows])
+
+
+def seed_cells(seeds: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Every run: method, seed, experiment and each metric as the tables write it ('-' where missing)."""
+    rows = [
+        [row["method"], str(int(row["seed"])), row["experiment"], *(mean_std(m, row[m], float("nan")) for m in METRICS)]
+        for _, row in seeds.iterrows()
+    ]
+    return ["method", "seed", "experiment", *(HEADERS[m] for m in METRICS)], rows
 
 
 # the README's short table: what a reader compares first (the manual's Results page has every column)

@@ -1,6 +1,6 @@
 """The tail-class study of Liu & Liu (2021) from the experiments queued around params/tail_study.yaml:
 the tail class's test accuracy against class similarity (counts fixed), against the other classes'
-count (case 1) and against its own count (case 2). Writes results/tail_study.{png,csv}.
+count (case 1) and against its own count (case 2). Writes results/tail_study.{png,svg,csv}.
 
     python -m ltr.report.tail_study
 """
@@ -8,15 +8,12 @@ count (case 1) and against its own count (case 2). Writes results/tail_study.{pn
 import argparse
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ltr.presets import flatten, load_preset  # noqa: E402
-from ltr.report.compare import git_show_csv, replace_between  # noqa: E402
-from ltr.report.runs import Experiment, as_cell, differs_only_in, read_experiments  # noqa: E402
+from ltr.presets import flatten, load_preset
+from ltr.report.compare import git_show_csv, replace_between
+from ltr.report.plots import GROUP_COLOURS, figure, outside_legend, save_figure
+from ltr.report.runs import Experiment, as_cell, differs_only_in, read_experiments
 
 START, END = "<!-- tail-study:start -->", "<!-- tail-study:end -->"
 SIMILARITY, HEAD, TAIL = "data.synthetic.similarity", "data.one_tail.head_count", "data.one_tail.tail_count"
@@ -64,26 +61,49 @@ def panel_rows(points: pd.DataFrame, varied: str, base: dict) -> pd.DataFrame:
     return points[mask].sort_values(varied)
 
 
+def plain(value) -> str:
+    """A param as the README shows it: 0.5, not 0.500000."""
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def count(value) -> str:
+    """An image count as an integer: the params come back from exp_show as floats (500.0)."""
+    return f"{float(value):.0f}"
+
+
+def table_row(row) -> list[str]:
+    """similarity as given, counts as integers, accuracies in percent with 2 decimals."""
+    similarity, head, tail, tail_accuracy, others_accuracy = row
+    return [plain(similarity), count(head), count(tail), f"{tail_accuracy:.2f}", f"{others_accuracy:.2f}"]
+
+
 def tail_study_figure(points: pd.DataFrame, base: dict, path: Path) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
+    """Three panels, each moving one knob away from the preset; as PNG and SVG (`path`'s suffix replaced)."""
+    fig, axes = figure(13, 3.8, ncols=3, sharey=True)
     for ax, (varied, label, log) in zip(axes, PANELS, strict=True):
         rows = panel_rows(points, varied, base)
-        ax.plot(rows[varied], rows["tail_accuracy"], marker="o", color="tab:red", label="tail class")
-        ax.plot(rows[varied], rows["others_accuracy"], marker=".", linestyle="--", color="tab:blue", label="others")
+        ax.plot(rows[varied], rows["tail_accuracy"], marker="o", color=GROUP_COLOURS["few"], label="tail class")
+        ax.plot(
+            rows[varied],
+            rows["others_accuracy"],
+            marker="s",
+            linestyle="--",
+            color=GROUP_COLOURS["many"],
+            label="the other classes (mean)",
+        )
         ax.axvline(base[varied], color="grey", linewidth=0.8, linestyle=":")
         if log:  # the measured counts as plain tick labels: log-scale minor labels overlap
             ax.set_xscale("log")
-            ax.set_xticks(rows[varied], [f"{v:g}" for v in rows[varied]])
+            ax.set_xticks(rows[varied], [count(v) for v in rows[varied]])
             ax.minorticks_off()
         ax.set_xlabel(label, fontsize=9)
     axes[0].set_ylabel("test accuracy (%)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(
-        f"Tail-class accuracy (similarity {base[SIMILARITY]}, {base[HEAD]} / {base[TAIL]} images unless varied)"
+    outside_legend(fig)
+    title = (
+        f"Tail-class accuracy (similarity {plain(base[SIMILARITY])}, {count(base[HEAD])} / {count(base[TAIL])} "
+        "training images unless varied; dotted: the preset)"
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, title)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,9 +119,15 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: no finished experiment of {args.preset}; queue the README's tail-study sweep first")
     args.out.mkdir(parents=True, exist_ok=True)
     points.to_csv(args.out / "tail_study.csv", index=False)
-    tail_study_figure(points, base, args.out / "tail_study.png")
+    tail_study_figure(points, base, args.out / "tail_study")
     table = points.drop(columns="experiment").rename(
-        columns={SIMILARITY: "similarity", HEAD: "other classes' images", TAIL: "tail images"}
+        columns={
+            SIMILARITY: "similarity",
+            HEAD: "other classes' images",
+            TAIL: "tail images",
+            "tail_accuracy": "tail accuracy (%)",
+            "others_accuracy": "others' accuracy (%)",
+        }
     )
     section = "\n".join(
         [
@@ -110,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
             "| " + " | ".join(table.columns) + " |",
             "|---" * len(table.columns) + "|",
-            *("| " + " | ".join(f"{v:g}" for v in row) + " |" for row in table.itertuples(index=False)),
+            *("| " + " | ".join(table_row(row)) + " |" for row in table.itertuples(index=False)),
             "",
             f"![tail-class accuracy against similarity and counts]({args.out.name}/tail_study.png)",
             END,
