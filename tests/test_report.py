@@ -201,11 +201,17 @@ def test_a_report_from_the_finished_runs_says_how_many_seeds_each_row_has(tmp_pa
     per_class = pd.DataFrame({"class": [0, 1], "train_count": [500, 5], "accuracy": [90.0, 10.0]})
     agnostic = pd.DataFrame({"distribution": ["uniform"], "position": [5], "top1": [45.0]})
     monkeypatch.setattr(compare, "git_show_csv", lambda rev, path: per_class if "per_class" in path else agnostic)
-    readme = tmp_path / "README.md"
-    readme.write_text(f"before\n{compare.START}\nold\n{compare.END}\nafter\n")
-    compare.write_report(runs, ["softmax", "crt"], [0, 1], tmp_path / "results", readme, "a note")
-    text = readme.read_text()
+    (tmp_path / "docs").mkdir()
+    page, readme = tmp_path / "docs" / "results.md", tmp_path / "README.md"
+    page.write_text(f"before\n{compare.START}\nold\n{compare.END}\nafter\n")
+    readme.write_text(f"# ltr\n{compare.HEADLINE_START}\nold\n{compare.HEADLINE_END}\nmore\n")
+    compare.write_report(runs, ["softmax", "crt"], [0, 1], tmp_path / "results", tmp_path, "a note")
+    short = readme.read_text()
+    assert short.startswith("# ltr\n") and short.endswith("more\n") and "old" not in short
+    assert "| crt | 50.00 |" in short and "](results/groups.png)" in short  # best first: top-1, few, ...
+    text = page.read_text()
     assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert "](figures/groups.svg)" in text
     assert "only the runs that had finished" in text
     assert "| method | seeds | top-1 |" in text
     assert "| softmax | 2 | 42.00 ± 2.83 |" in text and "| crt | 1 | 50.00 |" in text
@@ -331,7 +337,8 @@ def test_comparison_figures_are_written(tmp_path):
 
 @pytest.mark.e2e
 def test_report_runs_each_method_and_seed_once_and_a_second_report_trains_nothing(tiny_copy, monkeypatch):
-    readme = tiny_copy / "README.md"
+    (tiny_copy / "docs").mkdir()
+    readme = tiny_copy / "docs" / "results.md"  # the manual's page: the full tables
     readme.write_text("# tiny\n<!-- report:start -->\nold\n<!-- report:end -->\nafter\n")
     report = ["python", "-m", "ltr.report.compare", "--methods", "softmax", "tau_norm", "--seeds", "0", "1"]
     first = run([*report, "--jobs", "2"], tiny_copy).stdout

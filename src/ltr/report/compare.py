@@ -32,9 +32,10 @@ from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_f
 from ltr.report.html_report import provenance, write_index
 from ltr.report.runs import method_seed_runs, read_experiments, run_metrics
 from ltr.report.scheduling import BASELINE, Task, experiment_name, run_tasks, shares_stage1
-from ltr.report.table import differences_table, markdown_table, seed_frame, summary
+from ltr.report.table import differences_table, headline_table, markdown_table, seed_frame, summary
 
-START, END = "<!-- report:start -->", "<!-- report:end -->"
+START, END = "<!-- report:start -->", "<!-- report:end -->"  # the manual's Results page
+HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"  # the README's short table
 # figure name in results/ -> its caption
 FIGURES = {
     "per_class": "per-class accuracy against training count",
@@ -74,8 +75,10 @@ def seeds_text(seeds: list[int], frame: pd.DataFrame) -> tuple[str, str]:
     )
 
 
-def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, readme: Path, note: str) -> str:
-    """runs: (method, seed) -> Experiment; the (method, seed) pairs without a run are left out."""
+def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, root: Path, note: str) -> str:
+    """runs: (method, seed) -> Experiment; the (method, seed) pairs without a run are left out. Writes
+    `out` (results/) and, in the repository at `root`, the manual's Results section and the README's
+    short table."""
     keys = [(m, s) for m in methods for s in seeds if (m, s) in runs]
     per_seed = seed_frame({k: run_metrics(runs[k].rev, k[0]) for k in keys}, {k: runs[k].name for k in keys})
     frame = summary(per_seed, methods)
@@ -96,27 +99,32 @@ def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, re
         f"{which_seeds}, each run the experiment "
         "`report-<method>-seed<seed>`: the committed params with only `method` and `seed` changed. "
         f"Values in percent, mean ± sample standard deviation (ddof=1) {over_seeds}, "
-        "except GMACs (multiply-accumulates per image) and train s (seconds of training behind the "
-        "final model, every stage included). Every run in results/comparison_seeds.csv; means, "
+        "except GMACs (multiply-accumulates per image) and train M images (millions of images trained "
+        "behind the final model, every stage included); shift mean is the mean top-1 over the 11 test "
+        "distributions, forward-50 to backward-50. Every run in results/comparison_seeds.csv; means, "
         "standard deviations and the differences below in results/comparison.csv."
     )
-    section = "\n".join(
-        [
-            START,
-            intro,
-            "",
-            markdown_table(frame, with_seeds=with_seeds),
-            "Paired difference to softmax (the method's run minus softmax's run of the same seed), mean ± "
-            "sample std over the seeds; in italics where the seeds disagree on its sign, so that the "
-            "difference lies within the seeds' spread:",
-            "",
-            differences_table(frame, per_seed),
-            *(f"![{caption}]({out.name}/{name}.png)" for name, caption in FIGURES.items()),
-            END,
-        ]
-    )
-    (out / "results.md").write_text(section + "\n")
-    params_file = readme.parent / "params.yaml"
+
+    def section(figures: str) -> str:
+        """The tables and the figures, these under `figures` (a folder relative to the page)."""
+        return "\n".join(
+            [
+                START,
+                intro,
+                "",
+                markdown_table(frame, with_seeds=with_seeds),
+                "Paired difference to softmax (the method's run minus softmax's run of the same seed), mean ± "
+                "sample std over the seeds; in italics where the seeds disagree on its sign, so that the "
+                "difference lies within the seeds' spread:",
+                "",
+                differences_table(frame, per_seed),
+                *(f"![{caption}]({figures}{name}.svg)" for name, caption in FIGURES.items()),
+                END,
+            ]
+        )
+
+    (out / "results.md").write_text(section("") + "\n")
+    params_file = root / "params.yaml"
     write_index(
         out / "index.html",
         frame,
@@ -127,13 +135,17 @@ def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, re
         params_file.read_text() if params_file.is_file() else "",
         with_seeds,
     )
-    replace_between(readme, START, END, section)
-    return section
+    replace_between(root / "docs" / "results.md", START, END, section("figures/"))  # docs/figures: ../results
+    short = f"{HEADLINE_START}\n{headline_table(frame)}\n![{FIGURES['groups']}]({out.name}/groups.png)\n{HEADLINE_END}"
+    replace_between(root / "README.md", HEADLINE_START, HEADLINE_END, short)
+    return section(f"{out.name}/")
 
 
 def replace_between(path: Path, start: str, end: str, section: str) -> None:
     """Put `section` (which begins with `start` and ends with `end`) in place of the file's part
-    between those markers; a file without them is left alone."""
+    between those markers; a file without them, or no file, is left alone."""
+    if not path.is_file():
+        return
     text = path.read_text()
     if start in text and end in text:
         head, rest = text.split(start, 1)
@@ -158,7 +170,9 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="queue nothing: write the report from the runs that have finished (each row says how many seeds)",
     )
     parser.add_argument("--out", type=Path, default=Path("results"))
-    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument(
+        "--root", type=Path, default=Path("."), help="the repository: its README.md and docs/results.md get the tables"
+    )
     args = parser.parse_args(argv)
     unknown = [m for m in args.methods if m not in method_names()]
     if unknown:
@@ -191,7 +205,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     if args.finished_only:
         if not any(m == BASELINE for m, _ in runs):
             raise SystemExit(f"error: no finished {BASELINE} run among seeds {args.seeds}: nothing to compare with")
-        print(write_report(runs, args.methods, args.seeds, args.out, args.readme, "the runs that had finished"))
+        print(write_report(runs, args.methods, args.seeds, args.out, args.root, "the runs that had finished"))
         return
     print(f"{len(runs)} of {len(args.methods) * len(args.seeds)} runs done; to run: {len(missing)}", flush=True)
     experiment_seconds = 0.0
@@ -211,7 +225,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         f"{experiment_seconds / 60:.1f} min of experiment time, reusing the {len(runs) - len(missing)} runs "
         "that already existed"
     )
-    print(write_report(runs, args.methods, args.seeds, args.out, args.readme, note))
+    print(write_report(runs, args.methods, args.seeds, args.out, args.root, note))
 
 
 def run(argv: list[str] | None = None, prog: str | None = None) -> None:
