@@ -117,9 +117,9 @@ def pipeline(args, device: torch.device, sizes: Sizes) -> list[tuple]:
         start = time.perf_counter()
         run(["dvc", "repro"], work, env)
         seconds = time.perf_counter() - start
-        new = json.loads((work / "metrics" / "metrics.json").read_text())
+        new = json.loads((work / "metrics" / "details.json").read_text())
         live = json.loads((work / "live" / "stage1" / "metrics.json").read_text())
-    old = json.loads((Path(args.project) / "metrics" / "metrics.json").read_text())
+    old = json.loads((Path(args.project) / "metrics" / "details.json").read_text())
     amp = "bf16 autocast, " if params["runtime"]["amp"] and device.type == "cuda" else ""
     what = f"`dvc repro` of params.yaml on {device.type} ({amp}channels_last), wall time"
     rows = [("pipeline", what, f"{seconds:.0f} s")]

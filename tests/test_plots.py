@@ -217,7 +217,7 @@ def test_the_report_page_holds_tables_runs_figures_and_provenance_and_loads_noth
     readme = tmp_path / "README.md"
     readme.write_text("no markers\n")
     (tmp_path / "params.yaml").write_text("method: softmax\nseed: 0\n")
-    compare.write_report(runs, ["softmax", "crt"], [0, 1], tmp_path / "results", readme, "a note")
+    compare.write_report(runs, ["softmax", "crt"], [0, 1], tmp_path / "results", tmp_path, "a note")
 
     page = (tmp_path / "results" / "index.html").read_text()
     assert not EXTERNAL.search(page)
