@@ -397,9 +397,7 @@ def test_tade_reports_the_expert_mean_and_aggregates_only_the_shifted_splits():
 def test_tade_plain_mean_top1_is_the_top1_of_the_mean_of_the_experts_logits():
     # two images, two experts, three classes: the mean picks class 2 for the first (mean logits 1, 0.5, 1.5)
     # and class 0 for the second (1.0, 0.0, 0.5), though expert 0 alone would pick class 0 and class 1
-    logits = np.array(
-        [[[2.0, 1.0, 1.0], [0.0, 0.0, 2.0]], [[0.0, 0.5, 0.0], [2.0, -0.5, 1.0]]], dtype=np.float32
-    )
+    logits = np.array([[[2.0, 1.0, 1.0], [0.0, 0.0, 2.0]], [[0.0, 0.5, 0.0], [2.0, -0.5, 1.0]]], dtype=np.float32)
     assert plain_mean_top1(logits, np.array([2, 0])) == 100.0
     assert plain_mean_top1(logits, np.array([0, 1])) == 0.0
     assert plain_mean_top1(logits, np.array([2, 1])) == 50.0
