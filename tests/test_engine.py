@@ -166,10 +166,10 @@ def _fit_expecting(error: str, batches, cfg: TrainConfig, tmp_path, name: str) -
         )
 
 
-def test_a_training_list_smaller_than_one_batch_is_refused(tmp_path):
-    images, labels = torch.zeros(8, 3, 8, 8, dtype=torch.uint8), torch.arange(8) % 4
-    small = TensorBatches(images, labels, batch_size=16, mean=[0.5] * 3, std=[0.25] * 3, shuffle=True, drop_last=True)
-    error = "experts@few: fewer training images than one batch of 16; lower its batch_size"
+def test_a_training_list_of_one_image_is_refused(tmp_path):
+    images, labels = torch.zeros(1, 3, 8, 8, dtype=torch.uint8), torch.zeros(1, dtype=torch.long)
+    small = TensorBatches(images, labels, batch_size=16, mean=[0.5] * 3, std=[0.25] * 3, shuffle=True, min_last=2)
+    error = r"experts@few: too few training images for one batch \(a batch needs 2 a process\); add images"
     _fit_expecting(error, small, TrainConfig(epochs=1, batch_size=16), tmp_path, "experts@few")
 
 

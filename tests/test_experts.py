@@ -2,6 +2,7 @@
 calibration of the experts, its training loop, partly frozen backbones and the parameter defaults, on
 tiny hand cases."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import REPO
 from ltr.config.methods.experts import CalibrationParams, ExpertsParams
 from ltr.data.split_list import SplitList
 from ltr.methods.experts import build_expert, expert_split, fit_calibration, subset_classes
@@ -314,3 +316,32 @@ def test_experts_params_defaults():
     assert [e.train_stages for e in (p.many, p.medium, p.few)] == [-1, 1, 0]
     c = p.logits.calibration
     assert (c.lr, c.step_size, c.patience, c.weight_decay) == (0.1, 30, 30, 5e-4)
+
+
+def test_the_experts_lr_is_the_originals_per_image_rate():
+    """The original trains every expert at lr 0.1 for a batch of 256; scaled linearly, lr / batch stays
+    0.1 / 256, in the defaults and in params.yaml."""
+    from ltr.config import load_config
+
+    for section in (ExpertsParams(), load_config(REPO / "params.yaml", every_method=True).section("experts")):
+        for subset in ("many", "medium", "few"):
+            expert = getattr(section, subset)
+            assert expert.lr / expert.batch_size == pytest.approx(0.1 / 256), subset
+
+
+def test_the_few_shot_expert_sees_every_training_image_in_an_epoch(tiny_copy, monkeypatch):
+    """The original's DataLoader keeps the last, partial batch: every image of the expert's subset (and
+    of its "others" sample) is in each epoch, not only the full batches'."""
+    from ltr.pipeline import StageContext
+
+    monkeypatch.chdir(tiny_copy)
+    ctx = StageContext.load("experts@few")
+    p = ctx.cfg.section("experts")
+    classes = subset_classes(ctx.meta["train_counts"], "few", 30, 10)  # the tiny repository's thresholds
+    train = expert_split(ctx.split("train"), classes, p.few.open_ratio, np.random.RandomState(0))
+    batch_size = 8
+    assert len(train.labels) % batch_size >= 2, "the tiny subset must leave a partial batch to test"
+    schedule = dataclasses.replace(p.few, batch_size=batch_size)
+    seen = [len(y) for _, y in ctx.train_batches(schedule, split=train).epoch(0)]
+    assert sum(seen) == len(train.labels) and seen[-1] == len(train.labels) % batch_size
+    assert ctx.steps_per_epoch(schedule, train) == len(seen)

@@ -1,7 +1,8 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
-from ltr.data.loader import PAD, TensorBatches, epoch_generator, random_crop_flip
+from ltr.data.loader import PAD, TensorBatches, batch_starts, epoch_generator, random_crop_flip
 
 
 def _windows(image: torch.Tensor) -> list[torch.Tensor]:
@@ -54,6 +55,22 @@ def test_drop_last_and_normalisation():
     assert _batches().num_batches() == 3
 
 
+@pytest.mark.parametrize(
+    "n, drop_last, min_last, sizes",
+    [
+        (10, False, 1, [4, 4, 2]),  # the originals' DataLoader: the last, partial batch is kept
+        (10, True, 1, [4, 4]),
+        (9, False, 2, [4, 4]),  # a last batch of one image cannot train BatchNorm: dropped
+        (10, False, 2, [4, 4, 2]),
+        (3, False, 2, [3]),  # a list smaller than one batch is one batch
+        (8, False, 2, [4, 4]),
+    ],
+)
+def test_batch_starts_keep_a_partial_last_batch_of_min_last_images(n, drop_last, min_last, sizes):
+    starts = batch_starts(n, 4, drop_last, min_last)
+    assert [min(4, n - s) for s in starts] == sizes
+
+
 def test_sampler_sets_the_epoch():
     class EveryOther:
         num_samples = 5
@@ -81,3 +98,21 @@ def test_gaussian_blur_is_torchvisions_with_a_sigma_per_image():
     for i, s in enumerate(sigma.tolist()):
         expected = TF.gaussian_blur(x[i], kernel_size=9, sigma=s)  # reflect-padded, as here
         torch.testing.assert_close(out[i], expected, atol=1e-5, rtol=0)
+
+
+def test_the_rotation_of_the_cifar_recipe_turns_each_image_about_its_centre():
+    """crop_flip_rotate: the crop and flip of crop_flip with the same draws, then a rotation within 15
+    degrees: nearest-neighbour (only the image's own values, and the zeros of the padding and the
+    corners), the centre pixel kept, and the corners of a full white image turned black."""
+    from ltr.data.loader import random_crop_flip, random_crop_flip_rotate
+
+    white = torch.full((64, 3, 32, 32), 255, dtype=torch.uint8)
+    rotated = random_crop_flip_rotate(white, torch.Generator().manual_seed(0))
+    assert rotated.dtype == torch.uint8 and set(rotated.unique().tolist()) <= {0, 255}
+    corners = rotated[:, :, [0, 0, -1, -1], [0, -1, 0, -1]]
+    assert (corners == 0).any() and (rotated[:, :, 16, 16] == 255).all()
+    # with the rotation drawn after them, the crops and flips are those of crop_flip
+    image = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    plain = random_crop_flip(image, torch.Generator().manual_seed(2))
+    turned = random_crop_flip_rotate(image, torch.Generator().manual_seed(2))
+    assert (turned[:, :, 14:18, 14:18] == plain[:, :, 14:18, 14:18]).float().mean() > 0.9

@@ -21,7 +21,7 @@ from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.diverse_experts import DiverseExpertLoss, rank_reversed_prior
 from ltr.losses.ldam import LDAMLoss
 from ltr.losses.ride import RIDELoss
-from ltr.methods.tade import aggregation_loss, learn_weights, reported_logits
+from ltr.methods.tade import aggregation_loss, learn_weights, plain_mean_top1, reported_logits
 from ltr.models import count_parameters, create_model
 from ltr.models.multi_expert import MultiExpertNet
 
@@ -392,6 +392,15 @@ def test_tade_reports_the_expert_mean_and_aggregates_only_the_shifted_splits():
         assert np.allclose(out[split], experts[split].mean(axis=1), atol=1e-6)
     assert np.allclose(out["test_backward50"], experts["test_backward50"][:, 2], atol=1e-6)
     assert np.allclose(out["test_forward50"], np.einsum("e,nec->nc", [0.2, 0.3, 0.5], experts["test_forward50"]))
+
+
+def test_tade_plain_mean_top1_is_the_top1_of_the_mean_of_the_experts_logits():
+    # two images, two experts, three classes: the mean picks class 2 for the first (mean logits 1, 0.5, 1.5)
+    # and class 0 for the second (1.0, 0.0, 0.5), though expert 0 alone would pick class 0 and class 1
+    logits = np.array([[[2.0, 1.0, 1.0], [0.0, 0.0, 2.0]], [[0.0, 0.5, 0.0], [2.0, -0.5, 1.0]]], dtype=np.float32)
+    assert plain_mean_top1(logits, np.array([2, 0])) == 100.0
+    assert plain_mean_top1(logits, np.array([0, 1])) == 0.0
+    assert plain_mean_top1(logits, np.array([2, 1])) == 50.0
 
 
 # ---------------------------------------------------------------- 9. defaults

@@ -128,8 +128,12 @@ def test_experiments_and_comparisons(tiny_copy):
 def test_multi_expert_methods(tiny_copy):
     out = run(["dvc", "exp", "run", "-S", "method=tade", "-S", "tade.logits.test_time.epochs=1"], tiny_copy).stdout
     assert "Stage 'stage1' didn't change, skipping" in out
-    weights = json.loads((tiny_copy / "metrics/method.json").read_text())["weights"]
+    info = json.loads((tiny_copy / "metrics/method.json").read_text())
+    weights = info["weights"]
     assert set(weights) == {"test", *(f"test_{d}{n}" for d in ("forward", "backward") for n in (2, 5, 10, 25, 50))}
+    assert set(info["plain_mean_top1"]) == set(weights)
+    details = json.loads((tiny_copy / "metrics/details.json").read_text())
+    assert info["plain_mean_top1"]["test"] == details["closed"]["top1"]  # closed.*: the plain mean, as test.py
     assert all(len(w) == 3 and abs(sum(w) - 1) < 1e-3 for w in weights.values())
     gmacs = json.loads((tiny_copy / "metrics/metrics.json").read_text())["gmacs"]
     assert gmacs > 0.0123  # three experts cost more than ResNet-8 alone (0.0122 GMACs)
@@ -187,11 +191,12 @@ def test_ssp_pretrains_then_tde_restores_stage1_and_tunes_alpha_post_hoc(tiny_co
     out = run(["dvc", "exp", "run", "-S", "method=tde"], tiny_copy).stdout
     assert "Stage 'stage1' is cached - skipping run, checking out outputs" in out
     assert "Running stage 'stage2'" in out
-    assert json.loads((tiny_copy / "metrics/method.json").read_text())["alpha"] in [i / 4 for i in range(13)]
-    # TDE's alpha is post-hoc: only the logits and what follows them run again
-    out = run(["dvc", "exp", "run", "-S", "tde.logits.alpha=0.5"], tiny_copy).stdout
+    assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"alpha": 1.5}  # the original's
+    # TDE's alpha is post-hoc: only the logits and what follows them run again, here choosing it on val
+    out = run(["dvc", "exp", "run", "-S", "tde.logits.alpha=auto"], tiny_copy).stdout
     assert ran_stages(out) == {"check_params", "logits", "evaluate"}
-    assert json.loads((tiny_copy / "metrics/method.json").read_text()) == {"alpha": 0.5}
+    chosen = json.loads((tiny_copy / "metrics/method.json").read_text())
+    assert chosen["alpha"] in [i / 4 for i in range(13)] and 0 <= chosen["val_top1_at_alpha"] <= 100
 
 
 def test_a_re_run_of_stage_1_re_runs_nothing_after_it(tiny_copy):

@@ -145,8 +145,8 @@ def test_comparison_csv_columns():
         "open_f",
         "open_auroc",
         "forward50",
-        "uniform",
         "backward50",
+        "shift_mean",
         "ece",
         "gmacs",
         "train_mimages",
@@ -159,7 +159,7 @@ def test_readme_tables_show_mean_plus_minus_std():
     frame = summary(seeds, ["softmax", "crt"])
     table = markdown_table(frame).splitlines()
     assert table[0] == (
-        "| method | top-1 | many | medium | few | open F | open AUROC | forward-50 | uniform | backward-50 "
+        "| method | top-1 | many | medium | few | open F | open AUROC | forward-50 | backward-50 | shift mean "
         "| ECE | GMACs | train M images |"
     )
     assert table[1] == "|---" * 13 + "|"
@@ -170,7 +170,7 @@ def test_readme_tables_show_mean_plus_minus_std():
     assert table[3].split(" | ")[1] == "46.00 ± 2.65"
 
     diffs = differences_table(frame, seeds).splitlines()
-    assert diffs[0].endswith("| backward-50 | ECE |")  # no GMACs, no training images
+    assert diffs[0].endswith("| backward-50 | shift mean | ECE |")  # no GMACs, no training images
     assert len(diffs) == 3  # softmax has no row
     crt = diffs[2].split(" | ")
     assert crt[0] == "| crt" and crt[1] == "+4.00 ± 3.61" and crt[4] == "+13.50 ± 6.36"
@@ -408,3 +408,28 @@ def test_tail_study_points_and_panels(tmp_path):
     assert tail[TAIL].tolist() == [10, 50] and tail["tail_accuracy"].tolist() == [40.0, 0.0]
     tail_study_figure(points, base, tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 5000
+
+
+def test_run_metrics_add_the_mean_over_the_shifted_test_distributions(monkeypatch):
+    from ltr.report import runs
+
+    agnostic = {"forward50": 60.0, "uniform": 40.0, "backward50": 20.0}
+    details = {"closed": {"top1": 40.0}, "agnostic": agnostic, "cost": {"train_images": 1_500_000}, "splits": {}}
+    monkeypatch.setattr(runs.dvc.api, "metrics_show", lambda *targets, rev: details)
+    flat = runs.run_metrics("abc1234", "softmax")
+    assert flat["agnostic.mean"] == 40.0 and flat["cost.train_mimages"] == 1.5 and flat["closed.top1"] == 40.0
+
+
+def test_the_published_table_beside_ours_and_its_rank_correlation():
+    from ltr.report.published import PUBLISHED, side_by_side
+
+    # ours ranks softmax < ldam_drw < ride < tade, the papers softmax (41.4) < ldam_drw (42.04) < ride (48.0)
+    # < tade (49.8): a perfect rank correlation; swapping ride and tade in ours makes it 0.8 (d^2 = 2)
+    ours = {"softmax": 30.0, "ldam_drw": 40.0, "ride": 50.0, "tade": 55.0, "lws": 45.0}
+    frame = pd.DataFrame({"top1_mean": ours, "backward50_mean": dict.fromkeys(ours, 10.0)})
+    table, rho = side_by_side(frame.drop(index="lws"))
+    assert list(table.index) == ["softmax", "ldam_drw", "ride", "tade"] and rho == pytest.approx(1.0)
+    assert table.loc["ride", "published_top1"] == PUBLISHED["ride"].top1 == 48.0
+    assert table.loc["tade", "ours_vs_softmax"] == 25.0 and table.loc["softmax", "published_backward50"] == 17.5
+    swapped = frame.drop(index="lws").assign(top1_mean=[30.0, 40.0, 55.0, 50.0])
+    assert side_by_side(swapped)[1] == pytest.approx(1 - 6 * 2 / (4 * (16 - 1)))

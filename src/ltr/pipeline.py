@@ -17,7 +17,7 @@ import torch
 from ltr import processes
 from ltr.config import Config, TrainConfig, config_hash, load_config, reads
 from ltr.data.image_loader import ImageListBatches
-from ltr.data.loader import TensorBatches
+from ltr.data.loader import TensorBatches, batch_starts
 from ltr.data.prepared import PreparedImages
 from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.data.split_list import SplitList, read_split_list
@@ -50,6 +50,7 @@ def make_sgd(params, cfg: TrainConfig) -> torch.optim.SGD:
     )
 
 
+MIN_LAST = 2  # images a process needs in a last, partial training batch (BatchNorm normalises over them)
 HEADS = ("head", "heads", "classifier")  # the names models give their classifiers
 
 
@@ -149,10 +150,15 @@ class StageContext:
             cfg.batch_size,
             augment=cfg.augment,
             shuffle=True,
-            drop_last=True,
+            min_last=MIN_LAST * processes.world_size(),
             seed=self.cfg.seed,
             sampler=sampler,
         )
+
+    def steps_per_epoch(self, cfg: TrainConfig, split: SplitList | None = None) -> int:
+        """The training steps of an epoch of `split` (the training list) under cfg, as the loader makes them."""
+        n = len((split if split is not None else self.split("train")).labels)
+        return len(batch_starts(n, cfg.batch_size, min_last=MIN_LAST * processes.world_size()))
 
     def val_batches(self):
         return self.batches(self.split("val"), self.cfg.logits.batch_size)

@@ -93,7 +93,9 @@ class TrainConfig(Section):
     schedule: str = param("cosine", choices=SCHEDULES)
     milestones: list[int] = param([])  # epochs where multistep multiplies the lr by gamma
     gamma: float = param(0.1, gt=0.0, le=1.0)
-    augment: str = param("crop_flip", choices=("none", "crop_flip"))
+    # crop_flip: RandomCrop(32, 4) + flip on 32-pixel sets, the papers' RandomResizedCrop + flip + jitter on
+    # image files; crop_flip_rotate adds RandomRotation(15), RIDE's and TADE's CIFAR recipe
+    augment: str = param("crop_flip", choices=("none", "crop_flip", "crop_flip_rotate"))
 
 
 @dataclass(frozen=True)

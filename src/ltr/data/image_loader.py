@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from ltr.data.loader import epoch_generator, normalise
+from ltr.data.loader import batch_starts, epoch_generator, normalise
 from ltr.data.tensor_transforms import TensorTransform
 from ltr.data.views import BLUR_KERNEL, LARGE_IMAGE_VIEWS, TRAIN_CROP_SCALE, TRAIN_JITTER
 from ltr.errors import LtrError
@@ -131,15 +131,22 @@ class ImageListBatches:
         num_workers: int,
         shuffle: bool = False,
         drop_last: bool = False,
+        min_last: int = 1,
         seed: int = 0,
         sampler=None,
         decode: str = "pil",
     ):
         if decode not in DECODERS:
             raise ValueError(f"decode {decode!r}: allowed {DECODERS}")
+        if augment == "crop_flip_rotate":
+            raise LtrError(
+                "augment crop_flip_rotate is RIDE's and TADE's CIFAR recipe, for in-memory 32-pixel data sets; "
+                "image files train with crop_flip (RandomResizedCrop, flip, colour jitter)"
+            )
         self.labels = torch.as_tensor(labels)
         self.root, self.paths, self.decode = Path(root), list(paths), decode
         self.batch_size, self.shuffle, self.drop_last, self.seed = batch_size, shuffle, drop_last, seed
+        self.min_last = min_last
         self.sampler, self.device, self.num_workers = sampler, device, num_workers
         if decode == "pil":
             self.dataset = _Images(
@@ -152,7 +159,7 @@ class ImageListBatches:
 
     def num_batches(self) -> int:
         n = self.sampler.num_samples if self.sampler is not None else len(self.labels)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(batch_starts(n, self.batch_size, self.drop_last, self.min_last))
 
     def epoch(self, epoch: int = 0, views: int = 1, part: bool = False):
         """(x, y) batches; with views > 1, ([x_1, ..., x_views], y) as TensorBatches gives them; with
@@ -166,8 +173,8 @@ class ImageListBatches:
             order = self.sampler(gen)
         else:
             order = torch.randperm(len(self.labels), generator=gen) if self.shuffle else torch.arange(len(self.labels))
-        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        batches = [order[i : i + self.batch_size].tolist() for i in range(0, stop, self.batch_size)]
+        starts = batch_starts(len(order), self.batch_size, self.drop_last, self.min_last)
+        batches = [order[i : i + self.batch_size].tolist() for i in starts]
         if self.decode == "device":
             yield from self._decoded_on_device(batches, views, part, gen)
             return

@@ -19,6 +19,15 @@ from ltr.processes import local_slice
 PAD = 4  # RandomCrop(32, padding=4) of the CIFAR recipes
 
 
+def batch_starts(n: int, batch_size: int, drop_last: bool = False, min_last: int = 1) -> range:
+    """Where each batch of an epoch of n images starts. A last, partial batch is kept, as the original
+    code bases' DataLoaders keep it, unless drop_last or it holds fewer than min_last images (training
+    keeps it from two images a process: BatchNorm cannot normalise one)."""
+    tail = n % batch_size
+    keep = tail == 0 or (not drop_last and tail >= min_last)
+    return range(0, n if keep else n - tail, batch_size)
+
+
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
@@ -37,6 +46,21 @@ def random_crop_flip(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor
     return padded[
         torch.arange(b, device=dev)[:, None, None, None], torch.arange(c, device=dev)[None, :, None, None], rows, cols
     ]
+
+
+MAX_ROTATION = 15.0  # degrees: RandomRotation(15), after the crop and flip, in RIDE's and TADE's CIFAR recipe
+
+
+def random_crop_flip_rotate(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """random_crop_flip, then a rotation about the centre by an angle uniform in +-MAX_ROTATION
+    degrees, nearest-neighbour, the corners filled with zeros, as torchvision's RandomRotation(15)
+    (the sign convention does not matter: the angle is symmetric). uint8 in, out."""
+    x = random_crop_flip(images, gen)
+    angle = (torch.rand(len(x), generator=gen) * 2 - 1) * math.radians(MAX_ROTATION)
+    cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros(len(x))
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return F.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False).to(x.dtype)
 
 
 def _uniform(gen: torch.Generator, n: int, low: float, high: float, device) -> torch.Tensor:
@@ -117,6 +141,7 @@ BLUR_RADIUS = 6  # taps either side: 3 sigma at the largest sigma, 2
 AUGMENTS = {
     "none": None,
     "crop_flip": random_crop_flip,
+    "crop_flip_rotate": random_crop_flip_rotate,
     **{name: partial(strong_augment, view=view) for name, view in SMALL_IMAGE_VIEWS.items()},
 }
 
@@ -140,11 +165,12 @@ class TensorBatches:
         augment: str = "none",
         shuffle: bool = False,
         drop_last: bool = False,
+        min_last: int = 1,
         seed: int = 0,
         sampler=None,
     ):
         self.images, self.labels = images, labels
-        self.batch_size, self.drop_last, self.seed = batch_size, drop_last, seed
+        self.batch_size, self.drop_last, self.min_last, self.seed = batch_size, drop_last, min_last, seed
         self.augment = AUGMENTS[augment]
         self.shuffle, self.sampler = shuffle, sampler
         dev = images.device
@@ -159,7 +185,7 @@ class TensorBatches:
 
     def num_batches(self) -> int:
         n = self.sampler.num_samples if self.sampler is not None else len(self.labels)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(batch_starts(n, self.batch_size, self.drop_last, self.min_last))
 
     def epoch(self, epoch: int = 0, views: int = 1, part: bool = False) -> Iterator[tuple]:
         """(x, y) batches; with views > 1, ([x_1, ..., x_views], y): independent augmentations of the
@@ -167,8 +193,7 @@ class TensorBatches:
         (data-parallel training), augmented as the whole batch is, so the slices add up to it."""
         gen = epoch_generator(self.seed, epoch)
         order = self._order(gen).to(self.images.device)
-        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
+        for start in batch_starts(len(order), self.batch_size, self.drop_last, self.min_last):
             idx = order[start : start + self.batch_size]
             mine = local_slice(len(idx)) if part else slice(None)
             raw = self.images[idx]

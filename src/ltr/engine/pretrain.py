@@ -23,9 +23,10 @@ ROTATIONS = 4  # 0, 90, 180, 270 degrees
 
 
 def rotation_targets(n: int, gen: torch.Generator) -> torch.Tensor:
-    """As the original: a random order of the four rotations, repeated over the batch, so every
-    rotation appears n / 4 times (up to one)."""
-    return torch.randperm(ROTATIONS, generator=gen).repeat(n // ROTATIONS + 1)[:n]
+    """As the original's utils.rotation: the four rotations repeated n // 4 + 1 times, shuffled, the
+    first n kept, so that each image gets one rotation and a batch holds each about n / 4 times."""
+    repeated = torch.arange(ROTATIONS).repeat(n // ROTATIONS + 1)
+    return repeated[torch.randperm(len(repeated), generator=gen)][:n]
 
 
 def rotate(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

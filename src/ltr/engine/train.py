@@ -128,7 +128,7 @@ def fit(
         getattr(model, "backbone", model).compile()
     steps = min(train.num_batches(), max_steps or train.num_batches())
     if steps == 0:
-        raise LtrError(f"{name}: fewer training images than one batch of {cfg.batch_size}; lower its batch_size")
+        raise LtrError(f"{name}: too few training images for one batch (a batch needs 2 a process); add images")
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, steps))
     start, best, history, speeds, seconds, seen_total = 0, None, [], [], 0.0, 0
     state = resume.load()

@@ -57,7 +57,7 @@ def build(arch: str, num_classes: int, t, seed: int) -> TDEModel:
 def train_stage2(ctx, p, out) -> None:
     t = p.train
     model = ctx.to_device(build(ctx.cfg.model.arch, ctx.num_classes, t, ctx.cfg.seed))
-    steps = len(ctx.split("train").labels) // t.batch_size
+    steps = ctx.steps_per_epoch(t)
     factor = lr_factor(t, steps)
 
     def step(model, x, y, epoch):

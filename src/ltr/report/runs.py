@@ -108,8 +108,11 @@ def method_seed_runs(
 
 def run_metrics(rev: str, method: str) -> dict:
     """metrics/details.json of the experiment (every metric, not only metrics.json's headline), flat,
-    with `cost.train_mimages`: the millions of images trained behind its final model, every stage's."""
+    with `cost.train_mimages`, the millions of images trained behind its final model, every stage's,
+    and `agnostic.mean`, the mean top-1 over the 11 test distributions (forward-50 ... backward-50)."""
     shown = dvc.api.metrics_show(DETAILS_FILE, rev=rev)
     flat = flatten({k: v for k, v in shown.items() if isinstance(v, dict) and k != "splits"})
     images = flat.get("cost.train_images")
-    return {**flat, "cost.train_mimages": None if images is None else images / 1e6}
+    shifted = [v for k, v in flat.items() if k.startswith("agnostic.")]
+    mean = sum(shifted) / len(shifted) if shifted and None not in shifted else None
+    return {**flat, "cost.train_mimages": None if images is None else images / 1e6, "agnostic.mean": mean}
