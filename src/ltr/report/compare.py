@@ -30,12 +30,14 @@ import pandas as pd
 from ltr.config import compared_methods, method_names
 from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
 from ltr.report.html_report import provenance, write_index
+from ltr.report.published import side_by_side_markdown
 from ltr.report.runs import method_seed_runs, read_experiments, run_metrics
 from ltr.report.scheduling import BASELINE, Task, experiment_name, run_tasks, shares_stage1
 from ltr.report.table import differences_table, headline_table, markdown_table, seed_frame, summary
 
 START, END = "<!-- report:start -->", "<!-- report:end -->"  # the manual's Results page
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"  # the README's short table
+PUBLISHED_START, PUBLISHED_END = "<!-- published:start -->", "<!-- published:end -->"  # beside the papers' tables
 # figure name in results/ -> its caption
 FIGURES = {
     "per_class": "per-class accuracy against training count",
@@ -136,6 +138,8 @@ def write_report(runs: dict, methods: list[str], seeds: list[int], out: Path, ro
         with_seeds,
     )
     replace_between(root / "docs" / "results.md", START, END, section("figures/"))  # docs/figures: ../results
+    published = f"{PUBLISHED_START}\n{side_by_side_markdown(frame)}{PUBLISHED_END}"
+    replace_between(root / "docs" / "results.md", PUBLISHED_START, PUBLISHED_END, published)
     short = f"{HEADLINE_START}\n{headline_table(frame)}\n![{FIGURES['groups']}]({out.name}/groups.png)\n{HEADLINE_END}"
     replace_between(root / "README.md", HEADLINE_START, HEADLINE_END, short)
     return section(f"{out.name}/")

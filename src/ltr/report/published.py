@@ -59,9 +59,21 @@ def side_by_side(frame: pd.DataFrame) -> tuple[pd.DataFrame, float]:
                 "recipe": p.recipe,
             }
         )
-    table = pd.DataFrame(rows).set_index("method")
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "method",
+            "published_top1",
+            "ours_top1",
+            "published_backward50",
+            "ours_backward50",
+            "source",
+            "recipe",
+        ],
+    ).set_index("method")
     for side in ("published", "ours"):
-        table[f"{side}_vs_softmax"] = table[f"{side}_top1"] - table.loc["softmax", f"{side}_top1"]
+        base = table.loc["softmax", f"{side}_top1"] if "softmax" in table.index else float("nan")
+        table[f"{side}_vs_softmax"] = table[f"{side}_top1"] - base
     rho = table["published_top1"].rank().corr(table["ours_top1"].rank())  # Spearman: Pearson of the ranks
     return table, float(rho)
 
