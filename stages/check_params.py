@@ -9,11 +9,12 @@ from pathlib import Path
 from ltr.config import load_config
 from ltr.errors import LtrError
 from ltr.layout import PARAMS_CHECKED
+from ltr.methods import check_all
 from ltr.runner import run_stage
 
 
 def main():
-    cfg = load_config(every_method=True)
+    cfg = check_all(load_config())
     check_data_root(cfg.data.root)
     PARAMS_CHECKED.parent.mkdir(parents=True, exist_ok=True)
     tmp = PARAMS_CHECKED.with_suffix(".tmp")

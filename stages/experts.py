@@ -6,7 +6,7 @@ import sys
 
 from ltr.errors import LtrError
 from ltr.layout import EXPERT_SUBSETS, EXPERTS, LIVE
-from ltr.methods import run_method_step
+from ltr.method_stage import run_method_step
 from ltr.runner import run_stage
 
 

@@ -8,15 +8,16 @@ from ltr.runner import run_stage  # first, and the rest inside main(): Ctrl-C wh
 def main():
     import torch
 
+    from ltr import methods
     from ltr.data.logits import write_logits
     from ltr.layout import LOGITS, MODELS, atomic_dir, read_json, write_json
-    from ltr.methods import load_method
     from ltr.pipeline import StageContext
 
     ctx = StageContext.load("logits")
     torch.manual_seed(ctx.cfg.seed)  # the steps that draw (TADE's views, the experts' calibration) start here
-    output = load_method(ctx.cfg.method).logits(ctx, ctx.cfg.method_params)
-    summaries = {stage: read_json(MODELS / stage / "train_summary.json") for stage in ctx.cfg.spec.trained_in}
+    output = methods.steps(ctx.cfg.method).logits(ctx, methods.section(ctx.cfg))
+    trained_in = methods.spec(ctx.cfg.method).trained_in
+    summaries = {stage: read_json(MODELS / stage / "train_summary.json") for stage in trained_in}
     cost = {
         "params_m": round(output.cost["params"] / 1e6, 4),
         "gmacs": round(output.cost["macs"] / 1e9, 5),

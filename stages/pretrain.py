@@ -2,7 +2,7 @@
 "unused" manifest (params: method, seed, model, pretrain, logits.batch_size, runtime)."""
 
 from ltr.layout import LIVE, PRETRAIN
-from ltr.methods import run_method_step
+from ltr.method_stage import run_method_step
 from ltr.runner import run_stage
 
 if __name__ == "__main__":

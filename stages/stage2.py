@@ -2,7 +2,7 @@
 model, the method's `train` section, logits.batch_size, runtime)."""
 
 from ltr.layout import LIVE, STAGE2
-from ltr.methods import run_method_step
+from ltr.method_stage import run_method_step
 from ltr.runner import run_stage
 
 if __name__ == "__main__":

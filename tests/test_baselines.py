@@ -7,16 +7,23 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.config import build_section, method_names, parse_config, spec
-from ltr.config.methods.tau_norm import TauNormLogits
+from ltr.config import build_section, parse_config
 from ltr.data.samplers import ClassAwareSampler
 from ltr.errors import LtrError
 from ltr.losses.balanced_softmax import BalancedSoftmaxLoss
 from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.ldam import LDAMLoss
-from ltr.methods import balanced_softmax, classifier_retraining, crt, ldam_drw, logit_adjust, lws, tau_norm
-from ltr.methods.logit_adjust import adjust
-from ltr.methods.tau_norm import TAU_GRID, tau_normalized_logits
+from ltr.methods import check_all, method_names, section, spec
+from ltr.methods.balanced_softmax import steps as balanced_softmax
+from ltr.methods.crt import steps as crt
+from ltr.methods.ldam_drw import steps as ldam_drw
+from ltr.methods.logit_adjust import steps as logit_adjust
+from ltr.methods.logit_adjust.steps import adjust
+from ltr.methods.lws import steps as lws
+from ltr.methods.shared import retraining as classifier_retraining
+from ltr.methods.tau_norm import steps as tau_norm
+from ltr.methods.tau_norm.params import TauNormLogits
+from ltr.methods.tau_norm.steps import TAU_GRID, tau_normalized_logits
 from ltr.models import Classifier, FrozenBackbone, create_backbone
 from ltr.models.heads import NormedLinear, ScaledLinear
 
@@ -295,9 +302,9 @@ def test_tau_norm_params_through_build_section():
 
 def test_tau_norm_params_through_parse_config():
     cfg = parse_config({"method": "tau_norm", "tau_norm": {"logits": {"tau": 0.5}}})
-    assert cfg.method_params.logits == TauNormLogits(tau=0.5)
+    assert section(cfg).logits == TauNormLogits(tau=0.5)
     with pytest.raises(LtrError):
-        parse_config({"method": "tau_norm", "tau_norm": {"logits": {"tau": "best"}}}, every_method=True)
+        check_all(parse_config({"method": "tau_norm", "tau_norm": {"logits": {"tau": "best"}}}))
 
 
 # -- 9. post-hoc logit adjustment ------------------------------------------------------------------------

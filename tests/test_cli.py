@@ -67,8 +67,8 @@ def project(tmp_path_factory):
     [
         (["my-method"], "error: 'my-method' is not a Python identifier; give a name such as my_method"),
         (["class"], "error: 'class' is not a Python identifier; give a name such as my_method"),
-        (["softmax"], "error: softmax exists already: src/ltr/config/methods/softmax.py"),
-        (["val_selection"], "error: val_selection exists already: src/ltr/methods/val_selection.py"),
+        (["softmax"], "error: softmax exists already: src/ltr/methods/softmax"),
+        (["shared"], "error: shared exists already: src/ltr/methods/shared"),
         (["data"], "error: data exists already: params.yaml has a top-level data: section"),
         (["mine", "--from", "crt"], "error: 'crt' is not a template; give one of template_posthoc, template_trained"),
         (["mine", "--from", "nope"], "error: 'nope' is not a template; give one of template_posthoc, template_trained"),
@@ -146,7 +146,19 @@ def test_a_new_method_runs_on_the_shared_stage_1(tiny_copy):
     """README "Add a method" by the command: `ltr new-method`, commit, `dvc exp run -S method=mine`,
     which trains stage 2 and makes the logits of the new method, and re-uses stage 1."""
     out = run([sys.executable, "-m", "ltr.cli", "new-method", "mine", "--from", "template_trained"], tiny_copy).stdout
-    assert "git add src/ltr/config/methods/mine.py src/ltr/methods/mine.py params.yaml dvc.yaml" in out
+    assert "git add src/ltr/methods/mine params.yaml dvc.yaml" in out
+    changed = run(["git", "status", "--porcelain", "--untracked-files=all"], tiny_copy).stdout.splitlines()
+    # one new folder, its params.yaml section and its declaration among the params check's deps: nothing else
+    assert sorted(line[3:] for line in changed) == [
+        "dvc.yaml",
+        "params.yaml",
+        "src/ltr/methods/mine/__init__.py",
+        "src/ltr/methods/mine/params.py",
+        "src/ltr/methods/mine/steps.py",
+    ]
+    diff = run(["git", "diff", "-U0", "dvc.yaml"], tiny_copy).stdout.splitlines()
+    edits = [line.split("- ", 1)[1] for line in diff if line.startswith(("+ ", "- ")) and not line.startswith("+++")]
+    assert edits == ["src/ltr/methods/mine/__init__.py", "src/ltr/methods/mine/params.py"]
     commit(tiny_copy, "mine, a copy of the trained template")
     out = run(["dvc", "exp", "run", "-S", "method=mine"], tiny_copy).stdout
     assert "Stage 'stage1' didn't change, skipping" in out

@@ -15,12 +15,12 @@ from ltr.config import (
     config_hash,
     forget_reads,
     load_config,
-    method_names,
     parse_config,
     reads,
-    spec,
 )
 from ltr.errors import LtrError
+from ltr.methods import check_all, method_names, spec
+from ltr.methods import section as method_section
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -67,7 +67,7 @@ def test_missing_sections_take_defaults():
 
 def _error(raw: dict) -> str:
     with pytest.raises(LtrError) as info:
-        parse_config(raw, every_method=True)
+        check_all(parse_config(raw))
     return str(info.value)
 
 
@@ -171,7 +171,7 @@ def test_a_non_finite_number_is_refused(raw, value):
     raw["stage1"]["lr"] = 0.1
     raw["tde"]["logits"]["alpha"] = value  # a number or 'auto': refused as a number
     with pytest.raises(LtrError, match=f"tde.logits.alpha = {value} is not a finite number"):
-        parse_config(raw, every_method=True)
+        check_all(parse_config(raw))
 
 
 def test_config_hash_stable_and_sensitive(raw_params):
@@ -203,7 +203,7 @@ def test_exponent_floats_that_yaml_reads_as_strings(raw):
     raw["stage1"]["lr"] = "1e-9"
     raw["crt"]["train"]["lr"] = "2.5E-3"
     cfg = parse_config(raw)
-    assert (cfg.stage1.lr, cfg.section("crt").train.lr) == (1e-9, 2.5e-3)
+    assert (cfg.stage1.lr, method_section(cfg, "crt").train.lr) == (1e-9, 2.5e-3)
     raw["stage1"]["lr"] = "1e-9x"
     assert "stage1.lr = '1e-9x' has the wrong type; expected float" in _error(raw)
 
@@ -211,7 +211,7 @@ def test_exponent_floats_that_yaml_reads_as_strings(raw):
 def test_reads_record_each_key_a_stage_reads_with_its_value(raw):
     cfg = parse_config(raw)
     forget_reads()
-    assert cfg.stage1.lr == 0.1 and cfg.section("tde").train.heads == 2 and cfg.method == "softmax"
+    assert cfg.stage1.lr == 0.1 and method_section(cfg, "tde").train.heads == 2 and cfg.method == "softmax"
     assert cfg.data.synthetic is not None  # a section alone is not a read: only its fields are
     assert reads() == {"stage1.lr": 0.1, "tde.train.heads": 2, "method": "softmax"}
     dataclasses.replace(cfg.stage1, epochs=3)  # a copy reads every field it keeps
@@ -223,8 +223,8 @@ def test_a_nested_section_left_out_takes_its_own_defaults(raw):
     raw["experts"]["few"] = {"epochs": 3}
     cfg = parse_config(raw)
     # the medium and few experts train fewer stages than the many-shot one by default
-    assert cfg.section("experts").medium.train_stages == 1
-    assert (cfg.section("experts").few.train_stages, cfg.section("experts").few.epochs) == (0, 3)
+    assert method_section(cfg, "experts").medium.train_stages == 1
+    assert (method_section(cfg, "experts").few.train_stages, method_section(cfg, "experts").few.epochs) == (0, 3)
 
 
 def test_a_method_section_is_validated_when_asked_for_or_with_every_method(raw):
@@ -232,9 +232,9 @@ def test_a_method_section_is_validated_when_asked_for_or_with_every_method(raw):
     cfg = parse_config(raw)  # stage 1 never reads tde's section, so it does not stop on its error
     assert cfg.stage1.epochs == 30
     with pytest.raises(LtrError, match="tde.train.heads = 0 is out of range"):
-        cfg.section("tde")
+        method_section(cfg, "tde")
     with pytest.raises(LtrError, match="tde.train.heads"):
-        parse_config(raw, every_method=True)
+        check_all(parse_config(raw))
 
 
 def test_every_method_has_a_train_and_a_logits_section(raw_params):
@@ -280,8 +280,10 @@ def test_no_param_has_a_name_that_dvc_leaves_out_of_its_run_cache_key():
     dropped = {Meta.PARAM_SIZE, Meta.PARAM_NFILES}  # what dvc.stage.cache excludes from the key
     files = [PARAMS, *sorted((PARAMS.parent / "params").glob("*.yaml"))]
     named = [(f.name, path) for f in files for path, key in _keys(yaml.safe_load(f.read_text())) if key in dropped]
-    defaults = parse_config({}, every_method=True)
-    sections = {name: getattr(defaults, name) for name in SECTIONS} | {m: defaults.section(m) for m in method_names()}
+    defaults = check_all(parse_config({}))
+    sections = {name: getattr(defaults, name) for name in SECTIONS} | {
+        m: method_section(defaults, m) for m in method_names()
+    }
     for name, section in sections.items():
         named += [("defaults", f"{name}.{p}") for p, key in _keys(dataclasses.asdict(section)) if key in dropped]
     assert not named, f"params named {sorted(dropped)}: {named}"

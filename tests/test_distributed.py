@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent(
 
     from ltr import processes
     from ltr.config import load_config
-    from ltr.methods import load_method
+    from ltr.methods import section, steps
     from ltr.pipeline import StageContext
 
     out, runs = Path(sys.argv[1]), json.loads(sys.argv[2])
@@ -53,7 +53,7 @@ SCRIPT = textwrap.dedent(
             ctx.train_and_save(dest, model, cfg.stage1)
             ctx.save_predictions(dest, model)
         else:
-            getattr(load_method(cfg.method), step)(ctx, cfg.method_params, dest, *args)
+            getattr(steps(cfg.method), step)(ctx, section(cfg), dest, *args)
         ctx.finish()
 
     # OLTR's repelling hinge shut for the whole batch though open on rank 0's slice (features near the

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from conftest import REPO
-from ltr.config.methods.experts import CalibrationParams, ExpertsParams
 from ltr.data.split_list import SplitList
-from ltr.methods.experts import build_expert, expert_split, fit_calibration, subset_classes
+from ltr.methods.experts.params import CalibrationParams, ExpertsParams
+from ltr.methods.experts.steps import build_expert, expert_split, fit_calibration, subset_classes
 from ltr.metrics.groups import shot_groups
 from ltr.models import FrozenBackbone, create_backbone, train_last_stages
 from ltr.models.calibration import JointCalibration
@@ -322,8 +322,10 @@ def test_the_experts_lr_is_the_originals_per_image_rate():
     """The original trains every expert at lr 0.1 for a batch of 256; scaled linearly, lr / batch stays
     0.1 / 256, in the defaults and in params.yaml."""
     from ltr.config import load_config
+    from ltr.methods import check_all
+    from ltr.methods import section as method_section
 
-    for section in (ExpertsParams(), load_config(REPO / "params.yaml", every_method=True).section("experts")):
+    for section in (ExpertsParams(), method_section(check_all(load_config(REPO / "params.yaml")), "experts")):
         for subset in ("many", "medium", "few"):
             expert = getattr(section, subset)
             assert expert.lr / expert.batch_size == pytest.approx(0.1 / 256), subset
@@ -332,11 +334,12 @@ def test_the_experts_lr_is_the_originals_per_image_rate():
 def test_the_few_shot_expert_sees_every_training_image_in_an_epoch(tiny_copy, monkeypatch):
     """The original's DataLoader keeps the last, partial batch: every image of the expert's subset (and
     of its "others" sample) is in each epoch, not only the full batches'."""
+    from ltr.methods import section
     from ltr.pipeline import StageContext
 
     monkeypatch.chdir(tiny_copy)
     ctx = StageContext.load("experts@few")
-    p = ctx.cfg.section("experts")
+    p = section(ctx.cfg, "experts")
     classes = subset_classes(ctx.meta["train_counts"], "few", 30, 10)  # the tiny repository's thresholds
     train = expert_split(ctx.split("train"), classes, p.few.open_ratio, np.random.RandomState(0))
     batch_size = 8

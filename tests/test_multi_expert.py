@@ -11,8 +11,6 @@ import pytest
 import torch
 import torch.nn as nn
 
-from ltr.config.methods.ride import RideTrain
-from ltr.config.methods.tade import AggregationParams, TadeParams
 from ltr.data.loader import TensorBatches, random_crop_flip, random_resized_crop_flip, strong_augment
 from ltr.data.split_list import SplitList
 from ltr.data.views import LARGE_IMAGE_VIEWS, MOCO_V2, SMALL_IMAGE_VIEWS, StrongView
@@ -21,7 +19,9 @@ from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.diverse_experts import DiverseExpertLoss, rank_reversed_prior
 from ltr.losses.ldam import LDAMLoss
 from ltr.losses.ride import RIDELoss
-from ltr.methods.tade import aggregation_loss, learn_weights, plain_mean_top1, reported_logits
+from ltr.methods.ride.params import RideTrain
+from ltr.methods.tade.params import AggregationParams, TadeParams
+from ltr.methods.tade.steps import aggregation_loss, learn_weights, plain_mean_top1, reported_logits
 from ltr.models import count_parameters, create_model
 from ltr.models.multi_expert import MultiExpertNet
 

@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from ltr.config.methods.oltr import OltrTrain
 from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.losses.disc_centroids import DiscCentroidsLoss
-from ltr.methods.oltr import OLTRNet, class_means
+from ltr.methods.oltr.params import OltrTrain
+from ltr.methods.oltr.steps import OLTRNet, class_means
 from ltr.models import create_backbone
 from ltr.models.attention import ModulatedAttention
 from ltr.models.heads import CosNormClassifier, MetaEmbeddingClassifier

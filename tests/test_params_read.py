@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY, everywhere, stage_in_process
-from ltr.config import method_names, spec
+from ltr.methods import method_names, spec
 from ltr.presets import flatten, merge
 
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from ltr.config import TrainConfig
-from ltr.methods.val_selection import best_on_val
+from ltr.methods.shared.val_selection import best_on_val
 from ltr.models import create_model
 from ltr.models.multi_expert import MultiExpertNet
 from ltr.pipeline import body_and_head

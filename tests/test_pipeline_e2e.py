@@ -212,11 +212,11 @@ def test_code_edits_re_run_only_the_stages_that_load_the_code(tiny_copy):
     def changed():
         return set(json.loads(run(["dvc", "status", "--json"], tiny_copy).stdout))
 
-    with open(tiny_copy / "src/ltr/methods/tde.py", "a") as f:
+    with open(tiny_copy / "src/ltr/methods/tde/steps.py", "a") as f:
         f.write("# an edit of another method\n")
     (tiny_copy / "src/ltr/models/new_head.py").write_text('"""A module no stage imports yet."""\n')
-    assert changed() == set()  # the workspace runs softmax: nothing loads tde.py or the new file
-    with open(tiny_copy / "src/ltr/methods/softmax.py", "a") as f:
+    assert changed() == set()  # the workspace runs softmax: nothing loads tde's steps or the new file
+    with open(tiny_copy / "src/ltr/methods/softmax/steps.py", "a") as f:
         f.write("# an edit of the method in use\n")
     # the stages that load the method in use (the training ones, to learn that it trains nothing there)
     assert changed() == {"pretrain", "stage2", "experts@many", "experts@medium", "experts@few", "logits"}

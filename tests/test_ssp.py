@@ -7,14 +7,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.config import DataConfig, OneTailConfig, SplitsConfig, SyntheticConfig, method_names, parse_config, spec
+from ltr.config import DataConfig, OneTailConfig, SplitsConfig, SyntheticConfig, parse_config
 from ltr.data.datasets import synthetic
 from ltr.data.long_tail import one_tail_profile
 from ltr.data.prepared import PreparedImages, write_prepared
 from ltr.data.splits import build_splits
 from ltr.engine.pretrain import RotationStep, moco_accuracy, moco_step, rotate, rotation_accuracy, rotation_targets
 from ltr.errors import LtrError
-from ltr.methods import crt, load_method, ssp
+from ltr.methods import method_names, spec, steps
+from ltr.methods.crt import steps as crt
+from ltr.methods.ssp import steps as ssp
 from ltr.models.moco import MoCo
 from ltr.pipeline import body_and_head
 
@@ -173,7 +175,7 @@ def test_ssp_pretrains_and_retrains_the_classifier_like_crt():
     assert ssp.train_stage2 is crt.train_stage2  # one classifier re-training, not a copy
     assert spec("ssp").trained_in == ("pretrain", "stage1", "stage2")
     assert [m for m in method_names() if spec(m).uses("pretrain")] == ["ssp"]
-    assert all(not hasattr(load_method(m), "pretrain") for m in method_names() if m != "ssp")
+    assert all(not hasattr(steps(m), "pretrain") for m in method_names() if m != "ssp")
 
 
 def test_pretrain_params_are_validated():

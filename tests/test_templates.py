@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from conftest import run
-from ltr.config import compared_methods, method_names, spec
-from ltr.config.methods.template_posthoc import TemplatePosthocLogits
 from ltr.errors import LtrError
-from ltr.methods import template_posthoc, template_trained
+from ltr.methods import compared_methods, method_names, spec
+from ltr.methods.template_posthoc import steps as template_posthoc
+from ltr.methods.template_posthoc.params import TemplatePosthocLogits
+from ltr.methods.template_trained import steps as template_trained
 
 TEMPLATES = ["template_posthoc", "template_trained"]
 

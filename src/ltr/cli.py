@@ -40,6 +40,7 @@ HEADLINE = {
 }
 METRICS_FILE = "metrics/metrics.json"
 ALWAYS_SHOWN = ("method", "seed")
+METHODS = "src/ltr/methods"  # a method is a folder here: params.py, steps.py
 TEMPLATE_LINE = re.compile(r"^\s*template=True,?\s*(#.*)?$")  # the line that makes a declaration a template
 
 
@@ -185,22 +186,17 @@ def camel(snake: str) -> str:
 def project_root() -> Path:
     """The project around the current directory: the folder with dvc.yaml and src/ltr."""
     for folder in [Path.cwd(), *Path.cwd().parents]:
-        if (folder / "dvc.yaml").exists() and (folder / "src" / "ltr" / "config" / "methods").is_dir():
+        if (folder / "dvc.yaml").exists() and (folder / METHODS).is_dir():
             return folder
     raise LtrError("no ltr project here: run it inside the repository (the folder with dvc.yaml and src/ltr)")
 
 
-def method_files(root: Path, name: str) -> tuple[Path, Path]:
-    """A method's declaration and implementation."""
-    return root / "src/ltr/config/methods" / f"{name}.py", root / "src/ltr/methods" / f"{name}.py"
-
-
 def templates(root: Path) -> list[str]:
-    """The project's templates: the declarations with a `template=True` line, and their implementations."""
+    """The project's templates: the method folders whose declaration has a `template=True` line."""
     found = []
-    for path in sorted((root / "src/ltr/config/methods").glob("*.py")):
-        if any(TEMPLATE_LINE.match(line) for line in path.read_text().splitlines()):
-            found += [path.stem] if method_files(root, path.stem)[1].exists() else []
+    for params in sorted((root / METHODS).glob("*/params.py")):
+        if any(TEMPLATE_LINE.match(line) for line in params.read_text().splitlines()):
+            found += [params.parent.name] if (params.parent / "steps.py").exists() else []
     return found
 
 
@@ -220,7 +216,7 @@ def section_span(lines: list[str], name: str) -> tuple[int, int] | None:
 def check_new_method(root: Path, name: str, template: str, params: str) -> None:
     if not name.isidentifier() or keyword.iskeyword(name):
         raise LtrError(f"{name!r} is not a Python identifier; give a name such as my_method")
-    existing = [p for p in method_files(root, name) if p.exists()]
+    existing = [p for p in ((root / METHODS / name), (root / METHODS / f"{name}.py")) if p.exists()]
     if existing:
         raise LtrError(f"{name} exists already: {existing[0].relative_to(root)}")
     if section_span(params.splitlines(keepends=True), name):
@@ -244,14 +240,15 @@ def with_section(params: str, template: str, name: str, all_templates: list[str]
     return "".join(lines[:at] + copy + lines[at:])
 
 
-def copy_sources(root: Path, template: str, name: str) -> list[Path]:
-    """The template's declaration and implementation as NAME's, its names replaced, `template=True` dropped."""
-    created = []
-    for source, target in zip(method_files(root, template), method_files(root, name), strict=True):
-        text = source.read_text().replace(template, name).replace(camel(template), camel(name))
-        target.write_text("".join(line for line in text.splitlines(keepends=True) if not TEMPLATE_LINE.match(line)))
-        created.append(target)
-    return created
+def copy_folder(root: Path, template: str, name: str) -> Path:
+    """The template's folder as NAME's: every module with its names replaced, `template=True` dropped."""
+    source, target = root / METHODS / template, root / METHODS / name
+    target.mkdir()
+    for path in sorted(source.glob("*.py")):
+        text = path.read_text().replace(template, name).replace(camel(template), camel(name))
+        lines = text.splitlines(keepends=True)
+        (target / path.name).write_text("".join(line for line in lines if not TEMPLATE_LINE.match(line)))
+    return target
 
 
 def write_code_deps(root: Path) -> None:
@@ -267,31 +264,27 @@ def write_code_deps(root: Path) -> None:
 
 
 def new_method(args: argparse.Namespace) -> None:
+    """A new method is its folder and its params.yaml section; dvc.yaml names the method in use's files
+    by its folder (src/ltr/methods/${method}), and the params check's deps gain its declaration."""
     root = project_root()
-    params_file, dvc_yaml = root / "params.yaml", root / "dvc.yaml"
-    params, deps_before = params_file.read_text(), dvc_yaml.read_text()
+    params_file = root / "params.yaml"
+    params = params_file.read_text()
     check_new_method(root, args.name, args.template, params)
-    created = copy_sources(root, args.template, args.name)
+    folder = copy_folder(root, args.template, args.name)
     params_file.write_text(with_section(params, args.template, args.name, templates(root)))
     try:
         write_code_deps(root)
     except LtrError:
         # nothing half-made is left behind (the writer writes dvc.yaml only once it has derived it all)
         params_file.write_text(params)
-        for path in created:
-            path.unlink()
+        shutil.rmtree(folder)
         raise
-    changed = len(set(dvc_yaml.read_text().splitlines()) - set(deps_before.splitlines()))
-    print_next_steps(root, args, created, changed)
-
-
-def print_next_steps(root: Path, args: argparse.Namespace, created: list[Path], changed: int) -> None:
-    files = [str(p.relative_to(root)) for p in created]
-    print(f"created {files[0]} and {files[1]} from {args.template}")
+    folder = folder.relative_to(root)
+    print(f"created {folder}/ from {args.template}: params.py (its declaration) and steps.py (its steps)")
     print(f"added {args.name}: to params.yaml (a copy of {args.template}:)")
-    print(f"updated dvc.yaml's code deps, derived from the imports (lines added: {changed})")
-    print("next: write the formula in", files[1], "and its params in", files[0], "and params.yaml; then")
-    print(f"  git add {' '.join(files)} params.yaml dvc.yaml")
+    print(f"added {folder}/params.py to the params check's deps in dvc.yaml (python -m ltr.dag)")
+    print(f"next: write the formula in {folder}/steps.py and its params in {folder}/params.py and params.yaml; then")
+    print(f"  git add {folder} params.yaml dvc.yaml")
     print(f"  dvc exp run -S method={args.name}")
 
 
@@ -331,8 +324,7 @@ def add_new_method(commands) -> None:
     new = commands.add_parser(
         "new-method",
         help="a new method, copied from a template (README, 'Add a method')",
-        description="Copy TEMPLATE's declaration, implementation and params.yaml section as NAME's, and "
-        "derive dvc.yaml's code deps again.",
+        description="Copy TEMPLATE's folder (src/ltr/methods/TEMPLATE) and params.yaml section as NAME's.",
     )
     new.add_argument("name", metavar="NAME", help="the new method's name, a Python identifier (e.g. my_method)")
     new.add_argument(

@@ -2,9 +2,14 @@
 modules its script can load, for every method (the registries load only the method in use).
 
 tests/test_dag.py checks dvc.yaml against this; `python -m ltr.dag` (or `python tests/test_dag.py`)
-rewrites the `.py` deps of dvc.yaml from it, comments and data deps kept; `ltr new-method` runs it.
+rewrites the code deps of dvc.yaml from it, comments and data deps kept: after a change of imports.
 It works on the project this package lives in (src/ltr/dag.py: two levels up), whose methods are the
-ones `ltr.config` registers. Torch-free: it reads the sources, it imports only the declarations.
+ones `ltr.methods` registers. Torch-free: it reads the sources, it imports only the declarations.
+
+A method's files are named by its folder, src/ltr/methods/${method} (a listed folder covers every file
+under it), so that the stages that run the method in use need no edit of dvc.yaml when a method is
+added. The params check lists every method's declaration, src/ltr/methods/<name>/params.py, one by
+one: DVC has no patterns, and an edit of a method's steps must not re-run it.
 """
 
 import ast
@@ -14,13 +19,14 @@ from pathlib import Path
 
 import yaml
 
-from ltr.config import method_names, spec
+from ltr.methods import method_names, spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-METHOD_FILES = ("src/ltr/config/methods/${method}.py", "src/ltr/methods/${method}.py")
-# The stages that load the method's declaration (ltr.config.methods.<name>, to read its section or to
-# ask which stages it trains in), and when they load its implementation (ltr.methods.<name>): logits
+METHODS = "src/ltr/methods"
+METHOD_FOLDER = f"{METHODS}/${{method}}"  # the method in use's declaration and steps
+# The stages that load the method's declaration (ltr.methods.<name>.params, to read its section or to
+# ask which stages it trains in), and when they load its steps (ltr.methods.<name>.steps): logits
 # always, a training stage only when the method trains there (else it writes its "unused" output).
 LOADS_METHOD = {"pretrain": "pretrain", "stage2": "stage2", "experts": "experts", "logits": None}
 EVERY_DECLARATION = {"check_params"}  # validates the sections of all methods
@@ -62,17 +68,27 @@ def closure(*files: Path) -> set[Path]:
     return seen
 
 
+def method_files(method: str, part: str) -> list[Path]:
+    """A method's declaration or steps, and its package's __init__ (empty), which Python runs first."""
+    return [ROOT / METHODS / method / "__init__.py", ROOT / METHODS / method / f"{part}.py"]
+
+
 def required(stage: str, script: Path, method: str) -> set[str]:
     """The files, relative to the project, that `stage` loads when it runs `script` for `method`."""
     files = closure(script)
     kind = stage.split("@")[0]
     if kind in EVERY_DECLARATION:
-        files |= closure(*(SRC / "ltr" / "config" / "methods" / f"{m}.py" for m in method_names()))
+        files |= closure(*(f for m in method_names() for f in method_files(m, "params")))
     if kind in LOADS_METHOD:
-        files |= closure(SRC / "ltr" / "config" / "methods" / f"{method}.py")
+        files |= closure(*method_files(method, "params"))
         if LOADS_METHOD[kind] is None or spec(method).uses(LOADS_METHOD[kind]):
-            files |= closure(SRC / "ltr" / "methods" / f"{method}.py")
+            files |= closure(*method_files(method, "steps"))
     return {str(f.relative_to(ROOT)) for f in files}
+
+
+def covers(dep: str, file: str) -> bool:
+    """Whether a dep of dvc.yaml stands for `file`: the file itself, or a folder above it."""
+    return file == dep or file.startswith(f"{dep}/")
 
 
 def stages(dvc_yaml: dict):
@@ -95,27 +111,30 @@ def script_of(definition: dict) -> str:
     return re.search(r"python (\S+\.py)", definition["cmd"]).group(1)
 
 
+def is_code(dep: str) -> bool:
+    """A dep of dvc.yaml that is the project's code (a script, a module, a folder of modules): the
+    others are data and params.yaml."""
+    return dep.split("#")[0].strip().startswith(("src/", "stages/"))
+
+
 def code_deps(definition: dict) -> list[str]:
-    return [d for d in definition.get("deps", []) if d.endswith(".py")]
+    return [d for d in definition.get("deps", []) if is_code(d)]
 
 
 def derived_code_deps(stage: str, definition: dict) -> list[str]:
-    """The code deps tests/test_dag.py requires: the script, the method's own files where the stage
-    loads them, then every other module any method's run loads, sorted."""
+    """The code deps tests/test_dag.py requires: the script, the method's folder where the stage loads
+    its files, then every other module any method's run loads (every declaration, for the params
+    check), sorted."""
     script = script_of(definition)
     needed = {m: required(stage, ROOT / script, m) for m in method_names()}
-    templates = [
-        t
-        for t in METHOD_FILES
-        if stage not in EVERY_DECLARATION and any(t.replace("${method}", m) in needed[m] for m in method_names())
-    ]
-    own = {t.replace("${method}", m) for t in templates for m in method_names()}
-    fixed = sorted(set().union(*needed.values()) - own - {script})
-    return [script, *templates, *fixed]
+    own = {m: METHOD_FOLDER.replace("${method}", m) for m in needed}
+    loads = stage.split("@")[0] not in EVERY_DECLARATION and any(covers(own[m], f) for m in needed for f in needed[m])
+    fixed = {f for m in needed for f in needed[m] if not (loads and covers(own[m], f))}
+    return [script, *([METHOD_FOLDER] if loads else []), *sorted(fixed - {script})]
 
 
 def write_code_deps(path: Path = ROOT / "dvc.yaml") -> None:
-    """Rewrites the .py entries of every stage's deps in dvc.yaml as text (comments and other deps kept)."""
+    """Rewrites the code entries of every stage's deps in dvc.yaml as text (comments and other deps kept)."""
     lines, out, stage = path.read_text().splitlines(keepends=True), [], None
     wanted = dict(stages(yaml.safe_load(path.read_text())))
     i = 0
@@ -134,7 +153,7 @@ def write_code_deps(path: Path = ROOT / "dvc.yaml") -> None:
                 i += 1
             key = f"{stage}@many" if f"{stage}@many" in wanted else stage
             out += [f"{indent}- {d}\n" for d in derived_code_deps(key, wanted[key])]
-            out += [b for b in block if not b.split("- ", 1)[1].split("#")[0].strip().endswith(".py")]
+            out += [b for b in block if not is_code(b.split("- ", 1)[1])]
             continue
         out.append(line)
         i += 1

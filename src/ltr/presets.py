@@ -18,6 +18,7 @@ import yaml
 
 from ltr.config import Config, parse_config
 from ltr.errors import LtrError
+from ltr.methods import check_all
 
 
 def load_preset(path: str | Path) -> dict:
@@ -74,7 +75,7 @@ def validate(path: str | Path, params: str | Path = "params.yaml") -> Config:
     if unknown:
         raise LtrError(f"preset {path}: key {unknown[0]!r} is not in {params}; `dvc exp run -S` needs existing keys")
     try:
-        return parse_config(merge(base, preset), every_method=True)
+        return check_all(parse_config(merge(base, preset)))
     except LtrError as e:
         raise LtrError(f"preset {path}: {e}") from None
 

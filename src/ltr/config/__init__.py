@@ -1,10 +1,11 @@
 """params.yaml -> typed, validated config objects; the bottom layer, which imports neither torch
-nor any method's implementation.
+nor any method.
 
 Loading rejects unknown keys, wrong types and out-of-range values with one line that names the key,
-the bad value and what is allowed. The shared sections are built at once; a method's section when a
-stage first asks for it (and `every_method=True` builds them all: the params check, presets), so a
-stage loads the declaration of the method in use only, or none.
+the bad value and what is allowed. The shared sections are built at once; every other top-level key
+is a method's section, kept as params.yaml gives it: the method registry (ltr.methods) validates it
+when a stage asks for it (`ltr.methods.section`), or every method's at once (`ltr.methods.check_all`:
+the params check, presets), so a stage loads the declaration of the method in use only, or none.
 """
 
 import hashlib
@@ -16,7 +17,6 @@ from pathlib import Path
 import yaml
 
 from ltr.config.fields import Section, build_section, coerce, forget_reads, param, reads
-from ltr.config.methods import MethodSpec, compared_methods, method_names, spec
 from ltr.config.sections import (
     ARCHS,
     DATASETS,
@@ -49,7 +49,6 @@ __all__ = [
     "FolderConfig",
     "ImageListsConfig",
     "LogitsConfig",
-    "MethodSpec",
     "MocoConfig",
     "ModelConfig",
     "OneTailConfig",
@@ -60,15 +59,12 @@ __all__ = [
     "SyntheticConfig",
     "TrainConfig",
     "build_section",
-    "compared_methods",
     "config_hash",
     "forget_reads",
     "load_config",
-    "method_names",
     "param",
     "parse_config",
     "reads",
-    "spec",
 ]
 
 
@@ -84,43 +80,18 @@ class Config(Section):
     logits: LogitsConfig
     eval: EvalConfig
     runtime: RuntimeConfig
-    _raw_methods: dict = field(default_factory=dict, repr=False)  # method name -> its YAML mapping
-    _built: dict = field(default_factory=dict, repr=False)  # method name -> its section, once built
-
-    @property
-    def spec(self) -> MethodSpec:
-        return spec(self.method)
-
-    @property
-    def method_params(self) -> Section:
-        """The section of the method in use: what its steps receive."""
-        return self.section(self.method)
-
-    def section(self, name: str) -> Section:
-        """The params section of method `name`, validated when first asked for."""
-        if name not in self._built:
-            self._built[name] = build_section(spec(name).params, self._raw_methods.get(name), name)
-        return self._built[name]
+    # every other top-level key: a method's section, as params.yaml gives it (ltr.methods builds it)
+    method_sections: dict = field(default_factory=dict, repr=False)
 
 
-def parse_config(raw: dict, every_method: bool = False) -> Config:
+def parse_config(raw: dict) -> Config:
     if not isinstance(raw, dict):
         raise LtrError("params.yaml must be a mapping of sections")
-    methods = method_names()
-    allowed = ["method", "seed", *SECTIONS, *methods]
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise LtrError(f"params.yaml: unknown key '{unknown[0]}'; top-level keys allowed: {', '.join(allowed)}")
-    method = raw.get("method", "softmax")
-    if method not in methods:
-        raise LtrError(f"params.yaml: method = {method!r} is not registered; choose one of: {', '.join(methods)}")
     seed = coerce(raw.get("seed", 0), int, "seed", {"ge": 0})
     sections = {name: build_section(cls, raw.get(name), name) for name, cls in SECTIONS.items()}
-    config = Config(method=method, seed=seed, _raw_methods={m: raw.get(m) for m in methods}, **sections)
+    others = {k: v for k, v in raw.items() if k not in ("method", "seed", *SECTIONS)}
+    config = Config(method=raw.get("method", "softmax"), seed=seed, method_sections=others, **sections)
     object.__setattr__(config, "_path", "")  # top-level keys record as `method`, `seed`
-    if every_method:
-        for name in methods:
-            config.section(name)
     return config
 
 
@@ -159,7 +130,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def load_config(path: str | Path = "params.yaml", every_method: bool = False) -> Config:
+def load_config(path: str | Path = "params.yaml") -> Config:
     path = Path(path)
     if not path.exists():
         raise LtrError(f"{path} is missing: run from the repository root, where params.yaml lives")
@@ -169,7 +140,7 @@ def load_config(path: str | Path = "params.yaml", every_method: bool = False) ->
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise LtrError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    return parse_config(raw or {}, every_method)
+    return parse_config(raw or {})
 
 
 def config_hash(*parts) -> str:

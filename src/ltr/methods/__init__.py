@@ -1,50 +1,87 @@
-"""Method implementations: `ltr.methods.<name>` for every method declared in `ltr.config.methods`.
+"""The methods, one folder each: `<name>/params.py` declares it (torch-free: its params section and
+`SPEC`, the stages it trains in), `<name>/steps.py` implements it (the functions its stages call);
+`shared/` holds what several of them share. This module is the registry: it finds the methods by
+their folders and loads a method's declaration or steps by name, so that a stage loads the method
+in use only (dvc.yaml names its folder as src/ltr/methods/${method}). Torch-free.
 
-A method module defines the steps of the stages it uses, each receiving the StageContext and the
-method's own params section:
-
-    logits(ctx, p) -> MethodOutput              the logits stage (every method)
-    train_stage2(ctx, p, out)                   stage 2, if its spec trains in stage2
-    train_expert(ctx, p, out, subset)           experts@<subset>, if it trains experts
-    pretrain(ctx, p, out)                       pretrain, if it pre-trains
-
-A stage imports only the module of the method in use, so a stage's code dependencies are that
-module's imports (dvc.yaml names it as src/ltr/methods/${method}.py), not every method's.
+A method's section is params.yaml's key of its name: `train`, read by its stage-2 step (stage 2 tracks
+`<method>.train`), and `logits`, read by its logits step (`<method>.logits`), so that a post-hoc change
+such as `-S tde.logits.alpha=2` re-runs only the logits stage and evaluation.
 """
 
 import importlib
-from pathlib import Path
+import pkgutil
+from dataclasses import dataclass
+from functools import cache
 from types import ModuleType
 
-from ltr.config import load_config, method_names
-from ltr.layout import atomic_dir, write_manifest
+from ltr.config import SECTIONS, Config, Section, build_section
+from ltr.errors import LtrError
+
+SHARED = "shared"  # the folder of what several methods share: not a method
 
 
-def load_method(name: str) -> ModuleType:
+@dataclass(frozen=True)
+class MethodSpec:
+    params: type  # its params.yaml section, named like the method
+    summary: str  # one line: what it does
+    # the model directories (under data/models) whose training its final model carries; pretrain,
+    # stage2 and experts/* are the stages it trains in, the others write their constant "unused" output
+    trained_in: tuple[str, ...] = ("stage1",)
+    # a template to copy (README, "Add a method"): registered and tested like any method, but not one of
+    # the comparison's methods (`make report` leaves it out)
+    template: bool = False
+
+    def uses(self, stage: str) -> bool:
+        """Whether the method trains in `stage` (pretrain, stage2, experts)."""
+        return any(d == stage or d.startswith(f"{stage}/") for d in self.trained_in)
+
+
+@cache
+def method_names() -> tuple[str, ...]:
+    """Every method folder, without importing any: the baseline first, then alphabetical (the order
+    of error messages and tables)."""
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.ispkg and m.name != SHARED]
+    return tuple(sorted(names, key=lambda n: (n != "softmax", n)))
+
+
+def _known(name: str) -> str:
     if name not in method_names():
-        raise ValueError(f"unknown method {name!r}")
-    return importlib.import_module(f"{__name__}.{name}")
+        raise LtrError(f"params.yaml: method = {name!r} is not registered; choose one of: {', '.join(method_names())}")
+    return name
 
 
-def run_method_step(stage: str, directory: Path, live_dir: Path, step_name: str, *args, **manifest) -> None:
-    """The main() of a stage in which a method trains (named as in dvc.yaml: pretrain, stage2,
-    experts@few): the method's step(ctx, params, out, *args) writes `directory` and logs its training
-    into `live_dir`. A method without that step gets the constant "unused" outputs instead, written
-    before torch is imported and byte-identical every time, so that switching methods re-runs nothing
-    after this stage."""
-    cfg = load_config()
-    if not cfg.spec.uses(stage.split("@")[0]):  # experts@few: DVC's name of a foreach stage
-        with atomic_dir(directory) as out:
-            write_manifest(out)
-        return
-    from ltr import processes
-    from ltr.pipeline import StageContext
+@cache
+def spec(name: str) -> MethodSpec:
+    """The method's declaration (its params.py, torch-free)."""
+    return importlib.import_module(f"{__name__}.{_known(name)}.params").SPEC
 
-    processes.start(cfg.runtime)
-    step = getattr(load_method(cfg.method), step_name)
-    ctx = StageContext(cfg, stage, live_dir)
-    with atomic_dir(directory) as out:
-        told = step(ctx, cfg.method_params, out, *args) or {}  # what the next stages need to know
-        write_manifest(out, used=True, method=cfg.method, **manifest, **told)
-    ctx.finish()
-    processes.shutdown()
+
+def steps(name: str) -> ModuleType:
+    """The method's steps (its steps.py): logits, and train_stage2 / train_expert / pretrain where it trains."""
+    return importlib.import_module(f"{__name__}.{_known(name)}.steps")
+
+
+def compared_methods() -> tuple[str, ...]:
+    """The methods of the comparison (`make report`): every registered one but the templates."""
+    return tuple(name for name in method_names() if not spec(name).template)
+
+
+def section(cfg: Config, name: str | None = None) -> Section:
+    """The params section of method `name` (default: the method in use), validated as it is built."""
+    name = _known(cfg.method if name is None else name)
+    return build_section(spec(name).params, cfg.method_sections.get(name), name)
+
+
+def check_all(cfg: Config) -> Config:
+    """cfg, after checking what only the registry knows: every top-level key is a shared section or a
+    method's, the method is registered, and every method's section is valid (the methods not in use
+    too): what check_params and the presets check."""
+    allowed = ["method", "seed", *SECTIONS, *method_names()]
+    unknown = sorted(set(cfg.method_sections) - set(method_names()))
+    if unknown:
+        raise LtrError(f"params.yaml: unknown key '{unknown[0]}'; top-level keys allowed: {', '.join(allowed)}")
+    for name in method_names():
+        section(cfg, name)
+    _known(cfg.method)
+    return cfg

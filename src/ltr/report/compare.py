@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ltr.config import compared_methods, method_names
+from ltr.methods import compared_methods, method_names
 from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
 from ltr.report.html_report import provenance, write_index
 from ltr.report.published import side_by_side_markdown

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from dvc.repo import Repo
 
-from ltr.config import spec
+from ltr.methods import spec
 from ltr.report.runs import run_dvc
 
 BASELINE = "softmax"

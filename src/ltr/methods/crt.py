@@ -1,8 +1,0 @@
-"""cRT: classifier re-training (Kang et al., "Decoupling Representation and Classifier for
-Long-Tailed Recognition", ICLR 2020). The stage-1 representation is kept; the linear classifier is
-re-initialised and re-trained with class-balanced (class-aware) sampling."""
-
-from ltr.methods.classifier_retraining import new_linear_logits as logits
-from ltr.methods.classifier_retraining import train_new_linear as train_stage2
-
-__all__ = ["logits", "train_stage2"]
