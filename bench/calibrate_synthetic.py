@@ -22,7 +22,7 @@ from ltr.data.long_tail import long_tailed_indices
 from ltr.data.prepared import channel_stats
 from ltr.data.synthetic import SyntheticSpec, generate
 from ltr.engine.checkpoint import ResumeState
-from ltr.engine.train import fit, predict
+from ltr.engine.train import Log, Runtime, fit, predict
 from ltr.metrics.accuracy import group_accuracy, per_class_accuracy
 from ltr.metrics.groups import shot_groups
 from ltr.models import create_model
@@ -55,11 +55,9 @@ def run(images, labels, test_images, test_labels, val_images, val_labels, args, 
             train,
             val,
             cfg,
-            device=torch.device("cpu"),
-            amp=False,
+            runtime=Runtime(torch.device("cpu")),
+            log=Log("calibrate", Path(tmp) / "live"),
             resume=ResumeState(Path(tmp) / "r"),
-            live_dir=Path(tmp) / "live",
-            name="calibrate",
         )
     logits, _ = predict(model, test, torch.device("cpu"), False)
     groups = shot_groups(train_counts)

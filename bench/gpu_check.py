@@ -214,7 +214,7 @@ def ddp_worker(args, device: torch.device, sizes: Sizes) -> None:
     from ltr import processes
     from ltr.config import TrainConfig
     from ltr.engine.checkpoint import ResumeState
-    from ltr.engine.train import fit
+    from ltr.engine.train import Log, Runtime, fit
 
     processes.init(device)
     device = processes.local_device(device)
@@ -222,8 +222,9 @@ def ddp_worker(args, device: torch.device, sizes: Sizes) -> None:
     train = TrainConfig(epochs=1, batch_size=cfg.stage1.batch_size, lr=cfg.stage1.lr, warmup_epochs=0)
     out = Path(args.ddp_worker)
     resume = ResumeState(out.with_suffix(".resume"))  # every process reads the state rank 0 writes
-    result = fit(model, optimizer, batches, val, train, device=device, amp=cfg.runtime.amp, resume=resume,
-                 live_dir=out.with_suffix(".live"), name="ddp", max_steps=sizes.stage1_steps)  # fmt: skip
+    runtime = Runtime(device, amp=cfg.runtime.amp, max_steps=sizes.stage1_steps)
+    result = fit(model, optimizer, batches, val, train, runtime=runtime, log=Log("ddp", out.with_suffix(".live")),
+                 resume=resume)  # fmt: skip
     flat = torch.cat([p.detach().float().flatten() for p in model.parameters()])
     weights = processes.concat_all(flat[None])
     if processes.is_main():

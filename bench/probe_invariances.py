@@ -11,6 +11,7 @@ most of its accuracy under each; a data set whose classes live in colour or fine
 import argparse
 import json
 from functools import partial
+from pathlib import Path
 
 import torch
 import torchvision.transforms.v2.functional as TF
@@ -72,12 +73,14 @@ def main():
     parser.add_argument("--json", action="store_true", help="print JSON rather than a table")
     args = parser.parse_args()
 
-    from ltr.pipeline import StageContext
+    from ltr.config import load_config
+    from ltr.layout import MODELS
+    from ltr.pipeline import stage_models
 
-    ctx = StageContext.load("probe")
-    model = ctx.load_model(args.model)
-    images, labels = ctx.tensors(ctx.split(args.split))
-    top1 = probe_top1(model, images, labels.cpu(), ctx.meta["mean"], ctx.meta["std"])
+    models = stage_models(load_config(), "probe", trains=False)
+    model = models.load(str(Path(args.model).relative_to(MODELS)))
+    images, labels = models.data.tensors(models.data.split(args.split))
+    top1 = probe_top1(model, images, labels.cpu(), models.data.meta["mean"], models.data.meta["std"])
     print(json.dumps(top1) if args.json else table(top1))
 
 

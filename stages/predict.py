@@ -6,14 +6,15 @@ from ltr.runner import run_stage  # first, and the rest inside main(): Ctrl-C wh
 
 
 def main():
-    from ltr.layout import STAGE1, STAGE1_PREDICTIONS, atomic_dir
-    from ltr.pipeline import StageContext
+    from ltr.config import load_config
+    from ltr.layout import STAGE1_PREDICTIONS, atomic_dir
+    from ltr.pipeline import stage_models
 
-    ctx = StageContext.load("predict")
-    model = ctx.load_model(STAGE1)
+    cfg = load_config()
     with atomic_dir(STAGE1_PREDICTIONS) as out:
-        ctx.save_predictions(out, model)
-    print(f"predict: stage 1's logits and features of {len(ctx.meta['splits'])} split lists")
+        models = stage_models(cfg, "predict", out, trains=False)
+        models.save_predictions(models.load("stage1"))
+    print(f"predict: stage 1's logits and features of {len(models.data.meta['splits'])} split lists")
 
 
 if __name__ == "__main__":

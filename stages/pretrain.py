@@ -6,4 +6,4 @@ from ltr.method_stage import run_method_step
 from ltr.runner import run_stage
 
 if __name__ == "__main__":
-    run_stage(lambda: run_method_step("pretrain", PRETRAIN, LIVE / "pretrain", "pretrain"))
+    run_stage(lambda: run_method_step("pretrain", PRETRAIN, LIVE / "pretrain", "pretrain", shared=("pretrain",)))

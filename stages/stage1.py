@@ -9,21 +9,23 @@ def main():
     import dataclasses
 
     from ltr import processes
-    from ltr.layout import PRETRAIN, STAGE1, atomic_dir, read_manifest
-    from ltr.pipeline import StageContext
+    from ltr.config import load_config
+    from ltr.layout import STAGE1, atomic_dir
+    from ltr.pipeline import stage_context
 
-    ctx = StageContext.load("stage1")
-    processes.start(ctx.cfg.runtime)
-    pretrain = read_manifest(PRETRAIN)
-    model = ctx.new_model()
-    schedule = ctx.cfg.stage1
-    if pretrain["used"]:  # fine-tunes the pre-trained backbone at the rate the pretrain stage names
-        ctx.load_backbone(PRETRAIN, model)
-        schedule = dataclasses.replace(schedule, lr=pretrain["stage1_lr"])
+    cfg = load_config()
+    processes.start(cfg.runtime)
     with atomic_dir(STAGE1) as out:
-        backbone = (PRETRAIN / "backbone.pt",) if pretrain["used"] else ()  # resume only from the same start
-        result = ctx.train_and_save(out, model, schedule, key_parts=(pretrain,), key_files=backbone)
-    ctx.finish()
+        ctx = stage_context(cfg, "stage1", out)
+        pretrain = ctx.models.read("pretrain", "manifest.json")
+        model = ctx.models.new()
+        schedule = cfg.stage1
+        if pretrain["used"]:  # fine-tunes the pre-trained backbone at the rate the pretrain stage names
+            ctx.models.load_backbone("pretrain", model)
+            schedule = dataclasses.replace(schedule, lr=pretrain["stage1_lr"])
+        backbone = ("pretrain/backbone.pt",) if pretrain["used"] else ()  # resume only from the same start
+        result = ctx.models.train(model, schedule, key_parts=(pretrain,), starts_from=backbone)
+    ctx.models.finish()
     processes.shutdown()
     print(
         f"stage1: best val top-1 {result.best_val_top1:.2f}% at epoch {result.best_epoch}, "

@@ -250,17 +250,18 @@ def test_tau_norm_logits_ignore_the_stage1_bias(monkeypatch):
     features = np.array([[1.0, 1.0], [2.0, 0.0]], dtype=np.float32)
     head = {"head.weight": torch.tensor([[3.0, 4.0], [0.0, 2.0]]), "head.bias": torch.tensor([100.0, -100.0])}
 
-    class Ctx:
+    class Models:
         def stage1_predictions(self):
             return {"test": (None, features)}
 
-        def checkpoint(self, path):
+        def checkpoint(self, stage):
             return {"state_dict": head}
 
-        def cost(self, *dirs):
+        def cost(self, *stages):
             return {}
 
-    out = tau_norm.logits(Ctx(), type("P", (), {"logits": TauNormLogits(tau=1.0)})())
+    ctx = type("Ctx", (), {"models": Models()})()
+    out = tau_norm.logits(ctx, type("P", (), {"logits": TauNormLogits(tau=1.0)})())
     assert np.allclose(out.logits["test"], [[1.4, 1.0], [1.2, 0.0]], atol=1e-6)
 
 

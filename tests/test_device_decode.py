@@ -101,9 +101,9 @@ def test_an_unreadable_image_is_named(tmp_path):
 
 def test_auto_decodes_on_the_device_when_it_is_a_gpu():
     from ltr.config import parse_config
-    from ltr.pipeline import StageContext
+    from ltr.pipeline import stage_models
 
     for param, device, expected in [("auto", "cpu", "pil"), ("auto", "cuda", "device"), ("device", "cpu", "device")]:
-        ctx = StageContext(parse_config({"runtime": {"decode": param}}), "stage1")
-        ctx.__dict__["device"] = torch.device(device)  # its cached property, as on a CUDA machine
-        assert ctx.decoder == expected
+        data = stage_models(parse_config({"runtime": {"decode": param}}), "stage1", trains=False).data
+        data.device = torch.device(device)  # as on a CUDA machine
+        assert data.decoder == expected

@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent(
     from ltr import processes
     from ltr.config import load_config
     from ltr.methods import section, steps
-    from ltr.pipeline import StageContext
+    from ltr.pipeline import stage_context
 
     out, runs = Path(sys.argv[1]), json.loads(sys.argv[2])
     processes.init(torch.device("cpu"))
@@ -47,14 +47,15 @@ SCRIPT = textwrap.dedent(
         cfg = load_config(f"params/{name}.yaml")
         dest = out / f"rank{processes.rank()}" / name
         dest.mkdir(parents=True)
-        ctx = StageContext(cfg, stage, dest / "live")
+        ctx = stage_context(cfg, stage, dest, dest / "live")
         if stage == "stage1":  # as stages/stage1.py, predictions of every split list included
-            model = ctx.new_model()
-            ctx.train_and_save(dest, model, cfg.stage1)
-            ctx.save_predictions(dest, model)
-        else:
-            getattr(steps(cfg.method), step)(ctx, section(cfg), dest, *args)
-        ctx.finish()
+            model = ctx.models.new()
+            ctx.models.train(model, cfg.stage1)
+            ctx.models.save_predictions(model)
+        else:  # as ltr.method_stage: pretrain's step also takes the shared pretrain section
+            shared = [cfg.pretrain] if step == "pretrain" else []
+            getattr(steps(cfg.method), step)(ctx, section(cfg), *args, *shared)
+        ctx.models.finish()
 
     # OLTR's repelling hinge shut for the whole batch though open on rank 0's slice (features near the
     # centroids) and shut on rank 1's (far from them): the centroids' gradient, averaged by DDP

@@ -6,7 +6,7 @@ from ltr.config import TrainConfig
 from ltr.data.loader import TensorBatches
 from ltr.engine.checkpoint import ResumeState, load_checkpoint, save_checkpoint
 from ltr.engine.schedule import lr_factor
-from ltr.engine.train import cross_entropy_step, fit
+from ltr.engine.train import Log, Objective, Runtime, cross_entropy_step, fit
 from ltr.errors import LtrError
 from ltr.models import create_model
 
@@ -29,7 +29,7 @@ def _model():
     return create_model("resnet8", 4)
 
 
-def _fit(model, tmp_path, step=cross_entropy_step, cfg=CFG, **kwargs):
+def _fit(model, tmp_path, step=cross_entropy_step, cfg=CFG, compile=False):
     train, val = _data()
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
     return fit(
@@ -38,13 +38,10 @@ def _fit(model, tmp_path, step=cross_entropy_step, cfg=CFG, **kwargs):
         train,
         val,
         cfg,
-        device=CPU,
-        amp=False,
+        runtime=Runtime(CPU, amp=False, compile=compile),
+        log=Log("test", tmp_path / "live"),
         resume=ResumeState(tmp_path / "resume"),
-        live_dir=tmp_path / "live",
-        name="test",
-        step=step,
-        **kwargs,
+        objective=Objective(step=step),
     )
 
 
@@ -158,11 +155,9 @@ def _fit_expecting(error: str, batches, cfg: TrainConfig, tmp_path, name: str) -
             batches,
             batches,
             cfg,
-            device=CPU,
-            amp=False,
+            runtime=Runtime(CPU, amp=False),
+            log=Log(name, tmp_path / "live"),
             resume=ResumeState(tmp_path),
-            live_dir=tmp_path / "live",
-            name=name,
         )
 
 

@@ -334,17 +334,19 @@ def test_the_experts_lr_is_the_originals_per_image_rate():
 def test_the_few_shot_expert_sees_every_training_image_in_an_epoch(tiny_copy, monkeypatch):
     """The original's DataLoader keeps the last, partial batch: every image of the expert's subset (and
     of its "others" sample) is in each epoch, not only the full batches'."""
+    from ltr.config import load_config
     from ltr.methods import section
-    from ltr.pipeline import StageContext
+    from ltr.pipeline import stage_context
 
     monkeypatch.chdir(tiny_copy)
-    ctx = StageContext.load("experts@few")
-    p = section(ctx.cfg, "experts")
-    classes = subset_classes(ctx.meta["train_counts"], "few", 30, 10)  # the tiny repository's thresholds
-    train = expert_split(ctx.split("train"), classes, p.few.open_ratio, np.random.RandomState(0))
+    cfg = load_config()
+    ctx = stage_context(cfg, "experts@few")
+    p = section(cfg, "experts")
+    classes = subset_classes(ctx.data.meta["train_counts"], "few", 30, 10)  # the tiny repository's thresholds
+    train = expert_split(ctx.data.split("train"), classes, p.few.open_ratio, np.random.RandomState(0))
     batch_size = 8
     assert len(train.labels) % batch_size >= 2, "the tiny subset must leave a partial batch to test"
     schedule = dataclasses.replace(p.few, batch_size=batch_size)
-    seen = [len(y) for _, y in ctx.train_batches(schedule, split=train).epoch(0)]
+    seen = [len(y) for _, y in ctx.data.train_batches(schedule, ctx.seed, train).epoch(0)]
     assert sum(seen) == len(train.labels) and seen[-1] == len(train.labels) % batch_size
-    assert ctx.steps_per_epoch(schedule, train) == len(seen)
+    assert ctx.data.steps_per_epoch(schedule, train) == len(seen)

@@ -271,9 +271,11 @@ def _fake_ctx(calls: list):
 
     return SimpleNamespace(
         device=torch.device("cpu"),
-        cfg=SimpleNamespace(seed=0),
-        split=lambda name: SplitList(name, [f"{i}.png" for i in range(16)], labels.numpy().astype(np.int64)),
-        batches=batches,
+        seed=0,
+        data=SimpleNamespace(
+            split=lambda name: SplitList(name, [f"{i}.png" for i in range(16)], labels.numpy().astype(np.int64)),
+            batches=batches,
+        ),
     )
 
 

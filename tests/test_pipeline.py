@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from ltr.config import TrainConfig
+from ltr.engine.optim import body_and_head
 from ltr.methods.shared.val_selection import best_on_val
 from ltr.models import create_model
 from ltr.models.multi_expert import MultiExpertNet
-from ltr.pipeline import body_and_head
 
 
 def test_body_and_head_groups_for_every_model_shape():

@@ -12,13 +12,13 @@ from ltr.data.datasets import synthetic
 from ltr.data.long_tail import one_tail_profile
 from ltr.data.prepared import PreparedImages, write_prepared
 from ltr.data.splits import build_splits
+from ltr.engine.optim import body_and_head
 from ltr.engine.pretrain import RotationStep, moco_accuracy, moco_step, rotate, rotation_accuracy, rotation_targets
 from ltr.errors import LtrError
 from ltr.methods import method_names, spec, steps
 from ltr.methods.crt import steps as crt
 from ltr.methods.ssp import steps as ssp
 from ltr.models.moco import MoCo
-from ltr.pipeline import body_and_head
 
 # -- rotation ------------------------------------------------------------------------------------------
 

@@ -39,9 +39,11 @@ def test_posthoc_template_picks_the_temperature_of_the_lowest_val_nll():
 def test_posthoc_template_scales_every_split_by_the_val_temperature():
     stage1 = {"val": np.array([[2.0, 0.0]] * 4), "test": np.array([[1.0, -1.0], [0.0, 3.6]])}
     ctx = SimpleNamespace(
-        stage1_predictions=lambda: {s: (z, None) for s, z in stage1.items()},
-        split=lambda name: SimpleNamespace(labels=np.array([0, 0, 0, 1])),
-        cost=lambda directory: {"params": 10, "macs": 20},
+        models=SimpleNamespace(
+            stage1_predictions=lambda: {s: (z, None) for s, z in stage1.items()},
+            cost=lambda stage: {"params": 10, "macs": 20},
+        ),
+        data=SimpleNamespace(split=lambda name: SimpleNamespace(labels=np.array([0, 0, 0, 1]))),
     )
     params = SimpleNamespace(logits=SimpleNamespace(temperature="auto"))
     out = template_posthoc.logits(ctx, params)

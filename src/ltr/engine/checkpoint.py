@@ -4,13 +4,16 @@ Both are plain dicts of tensors and primitives, loaded with weights_only=True: a
 needs pickled code to load is refused.
 """
 
+import dataclasses
+import hashlib
 import os
 from pathlib import Path
 
 import torch
 
+from ltr.config import TrainConfig, config_hash, reads
 from ltr.errors import LtrError
-from ltr.layout import what_was_kept
+from ltr.layout import resume_root, what_was_kept
 
 FORMAT = "ltr-checkpoint-1"
 RESUME_MAX_GB = float(os.environ.get("LTR_RESUME_MAX_GB", "10"))  # all resume states together, oldest dropped
@@ -92,3 +95,12 @@ class ResumeState:
             self.path.parent.rmdir()
         except OSError:
             pass
+
+
+def resume_state(name: str, cfg: TrainConfig, inputs: list[Path], parts: tuple = ()) -> ResumeState:
+    """Where training run `name` (a stage) keeps its state: under a key of all its result depends on,
+    its schedule, every param the stage has read so far, `parts`, and the bytes of its input files, so
+    that only a run of the same inputs resumes from it."""
+    digests = [hashlib.sha256(f.read_bytes()).hexdigest() for f in inputs if f.is_file()]
+    key = config_hash(name, dataclasses.asdict(cfg), sorted(reads().items()), *parts, *digests)
+    return ResumeState(resume_root() / f"{name}-{key}")

@@ -3,6 +3,8 @@
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from ltr.models import count_parameters
+
 
 @torch.no_grad()
 def macs_per_image(model: torch.nn.Module, image_size: int, forward=None) -> float:
@@ -15,3 +17,13 @@ def macs_per_image(model: torch.nn.Module, image_size: int, forward=None) -> flo
         (forward or model)(x)
     model.train(was_training)
     return counter.get_total_flops() / 2
+
+
+def measure(model: torch.nn.Module, image_size: int) -> dict:
+    """Parameters and multiply-accumulates per image of a model's forward pass."""
+    return {"params": count_parameters(model), "macs": macs_per_image(model, image_size)}
+
+
+def total(costs: list[dict]) -> dict:
+    """The cost of models that make a prediction together: every one sees the image."""
+    return {"params": sum(c["params"] for c in costs), "macs": sum(c["macs"] for c in costs)}

@@ -15,7 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ltr import processes
-from ltr.engine.checkpoint import save_checkpoint
+from ltr.config import PretrainConfig
+from ltr.engine.context import Context
 from ltr.models import Classifier, create_backbone
 from ltr.models.moco import MoCo
 
@@ -87,24 +88,23 @@ def moco_accuracy(model, val) -> float:
     return 100.0 * correct / total
 
 
-def pretrain_backbone(ctx, out) -> dict:
-    """Pre-train under the `pretrain` params; out/backbone.pt is what stage 1 loads. Returns what the
-    manifest adds: the lr of the stage 1 that starts from it, and the best pretext val accuracy."""
-    cfg = ctx.cfg.pretrain
-    torch.manual_seed(ctx.cfg.seed)
-    backbone = create_backbone(ctx.cfg.model.arch)
+def pretrain_backbone(ctx: Context, cfg: PretrainConfig) -> dict:
+    """Pre-train under the `pretrain` params; the stage's backbone.pt is what stage 1 loads. Returns what
+    the manifest adds: the lr of the stage 1 that starts from it, and the best pretext val accuracy."""
+    torch.manual_seed(ctx.seed)
+    backbone = create_backbone(ctx.models.arch)
     val_size = cfg.batch_size
     if cfg.kind == "rotation":
         model = Classifier(backbone, nn.Linear(backbone.out_dim, ROTATIONS))
-        val = ctx.batches(ctx.split("val"), val_size)
-        fit_kwargs = {"step": RotationStep(ctx.cfg.seed), "val_metric": lambda m: rotation_accuracy(m, val)}
+        val = ctx.data.batches(ctx.data.split("val"), val_size)
+        objective = {"step": RotationStep(ctx.seed), "val_metric": lambda m: rotation_accuracy(m, val)}
     else:
         model = MoCo(backbone, **dataclasses.asdict(cfg.moco))
         cfg = dataclasses.replace(cfg, augment="moco")  # two MoCo v2 views of each image
-        val = ctx.batches(ctx.split("val"), val_size, augment="moco", seed=ctx.cfg.seed)
-        fit_kwargs = {"step": moco_step, "val_metric": lambda m: moco_accuracy(m, val), "views": 2}
-    model = ctx.to_device(model)
-    result = ctx.train_and_save(out, model, cfg, with_cost=False, **fit_kwargs)
-    save_checkpoint(out / "backbone.pt", model.backbone.state_dict(), arch=ctx.cfg.model.arch, kind=cfg.kind)
-    print(f"pretrain: {cfg.kind}, best val pretext accuracy {result.best_val_top1:.2f}% at epoch {result.best_epoch}")
+        val = ctx.data.batches(ctx.data.split("val"), val_size, augment="moco", seed=ctx.seed)
+        objective = {"step": moco_step, "val_metric": lambda m: moco_accuracy(m, val), "views": 2}
+    model = ctx.models.to_device(model)
+    result = ctx.models.train(model, cfg, with_cost=False, **objective)
+    ctx.models.save_backbone(model.backbone, kind=cfg.kind)
+    ctx.log(f"{cfg.kind}, best val pretext accuracy {result.best_val_top1:.2f}% at epoch {result.best_epoch}")
     return {"kind": cfg.kind, "stage1_lr": cfg.stage1_lr, "val_top1": round(result.best_val_top1, 3)}

@@ -1,0 +1,1 @@
+"""The balanced_softmax method: params.py declares it (torch-free), steps.py implements it."""

@@ -3,21 +3,21 @@
 that it compares with softmax at equal cost, with the training prior added to the logits inside the
 loss; predicts with the plain logits."""
 
-from ltr.layout import STAGE2
+from ltr.engine.context import Context, MethodOutput
 from ltr.losses.balanced_softmax import BalancedSoftmaxLoss
-from ltr.pipeline import MethodOutput
+from ltr.methods.balanced_softmax.params import BalancedSoftmaxParams
 
 
-def train_stage2(ctx, p, out) -> None:
-    loss = BalancedSoftmaxLoss(ctx.prior())
+def train_stage2(ctx: Context, p: BalancedSoftmaxParams) -> None:
+    loss = BalancedSoftmaxLoss(ctx.data.prior())
 
     def step(model, x, y, epoch):
         logits = model(x)
         return loss(logits, y), logits
 
-    ctx.train_and_save(out, ctx.new_model(), p.train, step=step)
+    ctx.models.train(ctx.models.new(), p.train, step=step)
 
 
-def logits(ctx, p) -> MethodOutput:
-    model = ctx.load_model(STAGE2)
-    return MethodOutput(ctx.predict_splits(model), ctx.cost(STAGE2))
+def logits(ctx: Context, p: BalancedSoftmaxParams) -> MethodOutput:
+    model = ctx.models.load("stage2")
+    return MethodOutput(ctx.data.predict_splits(model), ctx.models.cost("stage2"))

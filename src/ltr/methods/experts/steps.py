@@ -20,10 +20,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ltr.data.split_list import SplitList
-from ltr.layout import EXPERT_SUBSETS, EXPERTS, STAGE1, read_json, write_json
+from ltr.engine.context import Context, MethodOutput
+from ltr.layout import EXPERT_SUBSETS
+from ltr.methods.experts.params import CalibrationParams, ExpertsParams
 from ltr.models import Classifier, count_parameters, create_backbone, train_last_stages
 from ltr.models.calibration import JointCalibration
-from ltr.pipeline import MethodOutput
 
 
 def subset_classes(train_counts, subset: str, many_threshold: int, few_threshold: int) -> list[int]:
@@ -58,36 +59,28 @@ def build_expert(arch: str, num_classes: int, train_stages: int, backbone_state:
     return Classifier(backbone, nn.Linear(backbone.out_dim, num_classes + 1))
 
 
-def train_expert(ctx, p, out, subset: str) -> None:
+def train_expert(ctx: Context, p: ExpertsParams, subset: str) -> None:
     e = getattr(p, subset)
-    classes = subset_classes(ctx.meta["train_counts"], subset, p.many_threshold, p.few_threshold)
-    write_json(
-        out / "expert.json",
-        {"subset": subset, "classes": classes, "open_ratio": e.open_ratio, "train_stages": e.train_stages},
-    )
+    classes = subset_classes(ctx.data.meta["train_counts"], subset, p.many_threshold, p.few_threshold)
+    info = {"subset": subset, "classes": classes, "open_ratio": e.open_ratio, "train_stages": e.train_stages}
+    ctx.models.write("expert.json", info)  # what the logits stage rebuilds the expert from
     if not classes:
-        print(f"experts@{subset}: no class falls in this subset; no expert to train", flush=True)
-        write_json(out / "train_summary.json", {"train_images": 0, "history": []})
+        ctx.log("no class falls in this subset; no expert to train")
+        ctx.models.write("train_summary.json", {"train_images": 0, "history": []})
         return
-    rng = np.random.RandomState(ctx.cfg.seed)  # the others sample is drawn once and fixed for the run
-    train = expert_split(ctx.split("train"), classes, e.open_ratio, rng)
-    val = expert_split(ctx.split("val"), classes, 1.0, rng)
-    stage1 = ctx.load_model(STAGE1)
-    torch.manual_seed(ctx.cfg.seed)
-    model = build_expert(ctx.cfg.model.arch, len(classes), e.train_stages, stage1.backbone.state_dict())
-    ctx.train_and_save(
-        out,
-        ctx.to_device(model),
-        e,
-        train_split=train,
-        val_split=val,
-        patience=e.patience,
-        key_files=(STAGE1 / "model.pt",),
+    rng = np.random.RandomState(ctx.seed)  # the others sample is drawn once and fixed for the run
+    train = expert_split(ctx.data.split("train"), classes, e.open_ratio, rng)
+    val = expert_split(ctx.data.split("val"), classes, 1.0, rng)
+    stage1 = ctx.models.load("stage1")
+    torch.manual_seed(ctx.seed)
+    model = ctx.models.to_device(
+        build_expert(ctx.models.arch, len(classes), e.train_stages, stage1.backbone.state_dict())
     )
+    ctx.models.train(model, e, train_split=train, val_split=val, patience=e.patience, starts_from=("stage1/model.pt",))
 
 
 def fit_calibration(
-    calibration: JointCalibration, val_logits: list[torch.Tensor], labels: torch.Tensor, p, seed: int
+    calibration: JointCalibration, val_logits: list[torch.Tensor], labels: torch.Tensor, p: CalibrationParams, seed: int
 ) -> dict:
     """SGD on the NLL of the fused distribution over the val logits; keeps the epoch with the best
     accuracy on them, as the original does."""
@@ -116,26 +109,26 @@ def fit_calibration(
     return {"calibration_epoch": best["epoch"], "calibration_val_top1": round(100 * best["accuracy"], 3)}
 
 
-def logits(ctx, p) -> MethodOutput:
+def logits(ctx: Context, p: ExpertsParams) -> MethodOutput:
     class_lists, ratios, per_expert, trained = [], [], [], []
-    for subset in EXPERT_SUBSETS:
-        info = read_json(EXPERTS / subset / "expert.json")
+    for stage in (f"experts/{subset}" for subset in EXPERT_SUBSETS):
+        info = ctx.models.read(stage, "expert.json")
         if not info["classes"]:
             continue
-        arch = ctx.trained(EXPERTS / subset).arch
-        model = ctx.load_model(EXPERTS / subset, build_expert(arch, len(info["classes"]), info["train_stages"]))
-        per_expert.append(ctx.predict_splits(model))
+        arch = ctx.models.trained(stage).arch
+        model = ctx.models.load(stage, build_expert(arch, len(info["classes"]), info["train_stages"]))
+        per_expert.append(ctx.data.predict_splits(model))
         class_lists.append(info["classes"])
         ratios.append(info["open_ratio"])
-        trained.append(EXPERTS / subset)
-    calibration = JointCalibration(class_lists, ratios, ctx.num_classes)
-    val_labels = torch.from_numpy(ctx.split("val").labels)
-    torch.manual_seed(ctx.cfg.seed)
+        trained.append(stage)
+    calibration = JointCalibration(class_lists, ratios, ctx.data.num_classes)
+    val_labels = torch.from_numpy(ctx.data.split("val").labels)
+    torch.manual_seed(ctx.seed)
     info = fit_calibration(
-        calibration, [torch.from_numpy(z["val"]) for z in per_expert], val_labels, p.logits.calibration, ctx.cfg.seed
+        calibration, [torch.from_numpy(z["val"]) for z in per_expert], val_labels, p.logits.calibration, ctx.seed
     )
     with torch.no_grad():
         fused = {s: calibration([torch.from_numpy(z[s]) for z in per_expert]).numpy() for s in per_expert[0]}
-    cost = ctx.cost(*trained)  # every expert sees the image; the calibration's few parameters are added
+    cost = ctx.models.cost(*trained)  # every expert sees the image; the calibration's few parameters are added
     cost["params"] += count_parameters(calibration)
     return MethodOutput(fused, cost, info)

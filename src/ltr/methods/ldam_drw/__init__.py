@@ -1,0 +1,1 @@
+"""The ldam_drw method: params.py declares it (torch-free), steps.py implements it."""

@@ -5,22 +5,22 @@ cosine classifier (scale 30), the LDAM margin loss, and deferred re-weighting: c
 
 import torch
 
-from ltr.layout import STAGE2
+from ltr.engine.context import Context, MethodOutput
 from ltr.losses.class_balanced import effective_number_weights
 from ltr.losses.ldam import LDAMLoss
+from ltr.methods.ldam_drw.params import LdamDrwParams, LdamDrwTrain
 from ltr.models import Classifier, create_backbone
 from ltr.models.heads import NormedLinear
-from ltr.pipeline import MethodOutput
 
 
-def build(arch: str, num_classes: int, t) -> Classifier:
+def build(arch: str, num_classes: int, t: LdamDrwTrain) -> Classifier:
     backbone = create_backbone(arch)
     return Classifier(backbone, NormedLinear(backbone.out_dim, num_classes, t.scale))
 
 
-def train_stage2(ctx, p, out) -> None:
+def train_stage2(ctx: Context, p: LdamDrwParams) -> None:
     t = p.train
-    counts = ctx.meta["train_counts"]
+    counts = ctx.data.meta["train_counts"]
     loss = LDAMLoss(counts, t.max_margin, t.scale).to(ctx.device)
     weights = effective_number_weights(counts, t.beta).to(ctx.device)
     drw_epoch = int(t.drw_start * t.epochs)
@@ -29,11 +29,11 @@ def train_stage2(ctx, p, out) -> None:
         logits = model(x)
         return loss(logits, y, weight=weights if epoch >= drw_epoch else None), logits
 
-    torch.manual_seed(ctx.cfg.seed)
-    ctx.train_and_save(out, ctx.to_device(build(ctx.cfg.model.arch, ctx.num_classes, t)), t, step=step)
+    torch.manual_seed(ctx.seed)
+    ctx.models.train(ctx.models.to_device(build(ctx.models.arch, ctx.data.num_classes, t)), t, step=step)
 
 
-def logits(ctx, p) -> MethodOutput:
-    trained = ctx.trained(STAGE2, type(p.train))
-    model = ctx.load_model(STAGE2, build(trained.arch, ctx.num_classes, trained.train))
-    return MethodOutput(ctx.predict_splits(model), ctx.cost(STAGE2))
+def logits(ctx: Context, p: LdamDrwParams) -> MethodOutput:
+    trained = ctx.models.trained("stage2", LdamDrwTrain)
+    model = ctx.models.load("stage2", build(trained.arch, ctx.data.num_classes, trained.train))
+    return MethodOutput(ctx.data.predict_splits(model), ctx.models.cost("stage2"))

@@ -1,0 +1,1 @@
+"""The logit_adjust method: params.py declares it (torch-free), steps.py implements it."""

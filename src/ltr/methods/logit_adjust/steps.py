@@ -4,16 +4,16 @@ correction for a uniform test distribution."""
 
 import numpy as np
 
-from ltr.layout import STAGE1
-from ltr.pipeline import MethodOutput
+from ltr.engine.context import Context, MethodOutput
+from ltr.methods.logit_adjust.params import LogitAdjustParams
 
 
 def adjust(logits: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
     return logits - tau * np.log(prior)
 
 
-def logits(ctx, p) -> MethodOutput:
-    prior = ctx.prior().cpu().numpy()
+def logits(ctx: Context, p: LogitAdjustParams) -> MethodOutput:
+    prior = ctx.data.prior().cpu().numpy()
     tau = p.logits.tau
-    out = {split: adjust(z, prior, tau) for split, (z, _) in ctx.stage1_predictions().items()}
-    return MethodOutput(out, ctx.cost(STAGE1), {"tau": tau})
+    out = {split: adjust(z, prior, tau) for split, (z, _) in ctx.models.stage1_predictions().items()}
+    return MethodOutput(out, ctx.models.cost("stage1"), {"tau": tau})

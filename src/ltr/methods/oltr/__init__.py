@@ -1,0 +1,1 @@
+"""The oltr method: params.py declares it (torch-free), steps.py implements it."""

@@ -13,19 +13,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.engine.train import predict
-from ltr.layout import STAGE1, STAGE2
+from ltr.engine.context import Context, MethodOutput
 from ltr.losses.disc_centroids import DiscCentroidsLoss
+from ltr.methods.oltr.params import OltrParams, OltrTrain
 from ltr.models import create_backbone
 from ltr.models.attention import ModulatedAttention
 from ltr.models.heads import MetaEmbeddingClassifier
-from ltr.pipeline import MethodOutput
 
 
 class OLTRNet(nn.Module):
     """backbone -> modulated attention -> pool -> (fc + ReLU) = direct feature -> meta embedding."""
 
-    def __init__(self, backbone: nn.Module, num_classes: int, map_size: tuple[int, int], p):
+    def __init__(self, backbone: nn.Module, num_classes: int, map_size: tuple[int, int], p: OltrTrain):
         super().__init__()
         self.backbone = backbone
         dim = backbone.out_dim
@@ -44,13 +43,13 @@ class OLTRNet(nn.Module):
         return self.classifier(self.direct_features(x), self.centroid_loss.centroids.detach())
 
 
-def build(ctx, arch: str, p) -> OLTRNet:
+def build(ctx: Context, arch: str, t: OltrTrain) -> OLTRNet:
     backbone = create_backbone(arch)
-    size = ctx.meta["image_size"]
+    size = ctx.data.meta["image_size"]
     with torch.no_grad():
         map_size = tuple(backbone.eval().forward_map(torch.zeros(1, 3, size, size)).shape[-2:])
-    torch.manual_seed(ctx.cfg.seed)
-    return OLTRNet(backbone, ctx.num_classes, map_size, p)
+    torch.manual_seed(ctx.seed)
+    return OLTRNet(backbone, ctx.data.num_classes, map_size, t)
 
 
 def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -58,50 +57,39 @@ def class_means(features: torch.Tensor, labels: torch.Tensor, num_classes: int) 
     return sums / torch.bincount(labels, minlength=num_classes).clamp_min(1)[:, None]
 
 
-def train_stage2(ctx, params, out) -> None:
-    p = params.train
-    net = build(ctx, ctx.cfg.model.arch, p)
-    stage1 = ctx.load_model(STAGE1)
+def train_stage2(ctx: Context, p: OltrParams) -> None:
+    t = p.train
+    net = build(ctx, ctx.models.arch, t)
+    stage1 = ctx.models.load("stage1")
     net.backbone.load_state_dict(stage1.backbone.state_dict())
     if net.classifier.hallucinator.weight.shape == stage1.head.weight.shape:
         net.classifier.hallucinator.load_state_dict(stage1.head.state_dict())
-    net = ctx.to_device(net)
+    net = ctx.models.to_device(net)
 
-    train = ctx.split("train")
-    features, labels = predict(
-        net, ctx.batches(train, ctx.cfg.logits.batch_size), ctx.device, ctx.amp, net.direct_features
-    )
+    features, labels = ctx.data.predict(net, ctx.data.split("train"), net.direct_features)
     with torch.no_grad():
-        net.centroid_loss.centroids.copy_(class_means(features, labels, ctx.num_classes))
+        net.centroid_loss.centroids.copy_(class_means(features, labels, ctx.data.num_classes))
 
-    if p.freeze_backbone:
+    if t.freeze_backbone:
         net.backbone.requires_grad_(False)  # BN statistics still update in train mode, as in the original
     feature_params = [
         q for q in [*net.backbone.parameters(), *net.attention.parameters(), *net.fc.parameters()] if q.requires_grad
     ]
     groups = [
-        {"params": feature_params, "lr": p.lr * p.backbone_lr_factor},
-        {"params": net.classifier.parameters(), "lr": p.lr},
-        {"params": net.centroid_loss.parameters(), "lr": p.centroid_lr},
+        {"params": feature_params, "lr": t.lr * t.backbone_lr_factor},
+        {"params": net.classifier.parameters(), "lr": t.lr},
+        {"params": net.centroid_loss.parameters(), "lr": t.centroid_lr},
     ]
 
     def step(model, x, y, epoch):
         direct = model.direct_features(x)
         logits = model.classifier(direct, model.centroid_loss.centroids.detach())
-        return F.cross_entropy(logits, y) + p.centroid_loss_weight * model.centroid_loss(direct, y), logits
+        return F.cross_entropy(logits, y) + t.centroid_loss_weight * model.centroid_loss(direct, y), logits
 
-    ctx.train_and_save(
-        out,
-        net,
-        p,
-        params=groups,
-        step=step,
-        sampler=ctx.class_aware_sampler(p.samples_per_class, p.batch_size),
-        key_files=(STAGE1 / "model.pt",),
-    )
+    ctx.models.train(net, t, groups=groups, per_class=t.samples_per_class, step=step, starts_from=("stage1/model.pt",))
 
 
-def logits(ctx, params) -> MethodOutput:
-    trained = ctx.trained(STAGE2, type(params.train))
-    net = ctx.load_model(STAGE2, build(ctx, trained.arch, trained.train))
-    return MethodOutput(ctx.predict_splits(net), ctx.cost(STAGE2))
+def logits(ctx: Context, p: OltrParams) -> MethodOutput:
+    trained = ctx.models.trained("stage2", OltrTrain)
+    net = ctx.models.load("stage2", build(ctx, trained.arch, trained.train))
+    return MethodOutput(ctx.data.predict_splits(net), ctx.models.cost("stage2"))

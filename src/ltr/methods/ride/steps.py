@@ -9,21 +9,27 @@ computation by sending easy images to fewer experts) is not built: every image u
 
 import torch
 
-from ltr.layout import STAGE2
+from ltr.engine.context import Context, MethodOutput
 from ltr.losses.ride import RIDELoss
+from ltr.methods.ride.params import RideParams, RideTrain
 from ltr.models.multi_expert import MultiExpertNet
-from ltr.pipeline import MethodOutput
 
 
-def build(arch: str, num_classes: int, t, seed: int) -> MultiExpertNet:
+def build(arch: str, num_classes: int, t: RideTrain, seed: int) -> MultiExpertNet:
     torch.manual_seed(seed)
     return MultiExpertNet(arch, num_classes, t.experts, t.reduce_dimension, t.expert_stages, t.scale)
 
 
-def train_stage2(ctx, p, out) -> None:
+def train_stage2(ctx: Context, p: RideParams) -> None:
     t = p.train
     loss = RIDELoss(
-        ctx.meta["train_counts"], t.max_margin, t.scale, t.diversity_weight, t.temperature, t.reweight_factor, t.beta
+        ctx.data.meta["train_counts"],
+        t.max_margin,
+        t.scale,
+        t.diversity_weight,
+        t.temperature,
+        t.reweight_factor,
+        t.beta,
     ).to(ctx.device)
     drw_epoch = int(t.drw_start * t.epochs)
 
@@ -31,11 +37,11 @@ def train_stage2(ctx, p, out) -> None:
         expert_logits = model.expert_logits(x)
         return loss(expert_logits, y, reweight=epoch >= drw_epoch), expert_logits.mean(dim=1)
 
-    model = build(ctx.cfg.model.arch, ctx.num_classes, t, ctx.cfg.seed)
-    ctx.train_and_save(out, ctx.to_device(model), t, step=step)
+    model = build(ctx.models.arch, ctx.data.num_classes, t, ctx.seed)
+    ctx.models.train(ctx.models.to_device(model), t, step=step)
 
 
-def logits(ctx, p) -> MethodOutput:
-    trained = ctx.trained(STAGE2, type(p.train))
-    model = ctx.load_model(STAGE2, build(trained.arch, ctx.num_classes, trained.train, ctx.cfg.seed))
-    return MethodOutput(ctx.predict_splits(model), ctx.cost(STAGE2))
+def logits(ctx: Context, p: RideParams) -> MethodOutput:
+    trained = ctx.models.trained("stage2", RideTrain)
+    model = ctx.models.load("stage2", build(trained.arch, ctx.data.num_classes, trained.train, ctx.seed))
+    return MethodOutput(ctx.data.predict_splits(model), ctx.models.cost("stage2"))

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-from ltr.layout import STAGE1, STAGE2
+from ltr.engine.context import Context, MethodOutput
+from ltr.methods.shared.params import RetrainingParams, RetrainingTrain
 from ltr.models import Classifier, FrozenBackbone, create_backbone
-from ltr.pipeline import MethodOutput
 
 
 def new_linear(stage1_head: nn.Linear) -> nn.Linear:
@@ -21,25 +21,24 @@ def new_linear(stage1_head: nn.Linear) -> nn.Linear:
     return nn.Linear(stage1_head.in_features, stage1_head.out_features)
 
 
-def retrain_head(ctx, p, out, make_head: Callable[[nn.Linear], nn.Module]) -> None:
-    stage1 = ctx.load_model(STAGE1)
-    torch.manual_seed(ctx.cfg.seed)
-    model = ctx.to_device(Classifier(FrozenBackbone(stage1.backbone), make_head(stage1.head)))
-    sampler = ctx.class_aware_sampler(p.train.samples_per_class, p.train.batch_size)
-    ctx.train_and_save(out, model, p.train, sampler=sampler, key_files=(STAGE1 / "model.pt",))
+def retrain_head(ctx: Context, t: RetrainingTrain, make_head: Callable[[nn.Linear], nn.Module]) -> None:
+    stage1 = ctx.models.load("stage1")
+    torch.manual_seed(ctx.seed)
+    model = ctx.models.to_device(Classifier(FrozenBackbone(stage1.backbone), make_head(stage1.head)))
+    ctx.models.train(model, t, per_class=t.samples_per_class, starts_from=("stage1/model.pt",))
 
 
-def retrained_logits(ctx, make_head: Callable[[nn.Linear], nn.Module]) -> MethodOutput:
-    backbone = create_backbone(ctx.trained(STAGE2).arch)
-    stage1_head = nn.Linear(backbone.out_dim, ctx.num_classes)
-    model = ctx.load_model(STAGE2, Classifier(FrozenBackbone(backbone), make_head(stage1_head)))
-    return MethodOutput(ctx.predict_splits(model), ctx.cost(STAGE2))
+def retrained_logits(ctx: Context, make_head: Callable[[nn.Linear], nn.Module]) -> MethodOutput:
+    backbone = create_backbone(ctx.models.trained("stage2").arch)
+    stage1_head = nn.Linear(backbone.out_dim, ctx.data.num_classes)
+    model = ctx.models.load("stage2", Classifier(FrozenBackbone(backbone), make_head(stage1_head)))
+    return MethodOutput(ctx.data.predict_splits(model), ctx.models.cost("stage2"))
 
 
-def train_new_linear(ctx, p, out) -> None:
+def train_new_linear(ctx: Context, p: RetrainingParams) -> None:
     """cRT's stage 2 (and SSP's): a new linear classifier."""
-    retrain_head(ctx, p, out, new_linear)
+    retrain_head(ctx, p.train, new_linear)
 
 
-def new_linear_logits(ctx, p) -> MethodOutput:
+def new_linear_logits(ctx: Context, p: RetrainingParams) -> MethodOutput:
     return retrained_logits(ctx, new_linear)

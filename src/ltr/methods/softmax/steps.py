@@ -2,10 +2,10 @@
 paper (e.g. "Joint" in Kang et al., ICLR 2020). It is the shared stage-1 model, used as is: its
 logits are the ones stage 1 wrote for every split list."""
 
-from ltr.layout import STAGE1
-from ltr.pipeline import MethodOutput
+from ltr.engine.context import Context, MethodOutput
+from ltr.methods.softmax.params import SoftmaxParams
 
 
-def logits(ctx, p) -> MethodOutput:
-    out = {split: z for split, (z, _) in ctx.stage1_predictions().items()}
-    return MethodOutput(out, ctx.cost(STAGE1))
+def logits(ctx: Context, p: SoftmaxParams) -> MethodOutput:
+    out = {split: z for split, (z, _) in ctx.models.stage1_predictions().items()}
+    return MethodOutput(out, ctx.models.cost("stage1"))

@@ -1,0 +1,1 @@
+"""The ssp method: params.py declares it (torch-free), steps.py implements it."""

@@ -10,20 +10,22 @@ classifier script, under its default arguments, neither loaded nor froze the pre
 here the backbone's weights are frozen and its BatchNorm statistics re-estimated, as in cRT.
 """
 
+from ltr.config import PretrainConfig
+from ltr.engine.context import Context, MethodOutput
 from ltr.engine.pretrain import pretrain_backbone
-from ltr.layout import PRETRAIN, read_manifest
+from ltr.methods.shared.params import RetrainingParams
 from ltr.methods.shared.retraining import new_linear_logits
 from ltr.methods.shared.retraining import train_new_linear as train_stage2
-from ltr.pipeline import MethodOutput
 
 
-def pretrain(ctx, p, out) -> dict:
-    return pretrain_backbone(ctx, out)
+def pretrain(ctx: Context, p: RetrainingParams, pretrain: PretrainConfig) -> dict:
+    """`pretrain`: the shared section of the pretrain stage (its schedule and pretext task)."""
+    return pretrain_backbone(ctx, pretrain)
 
 
-def logits(ctx, p) -> MethodOutput:
+def logits(ctx: Context, p: RetrainingParams) -> MethodOutput:
     result = new_linear_logits(ctx, p)
-    manifest = read_manifest(PRETRAIN)
+    manifest = ctx.models.read("pretrain", "manifest.json")
     result.info["pretrain"] = {k: manifest[k] for k in ("kind", "val_top1", "stage1_lr")}
     return result
 

@@ -22,27 +22,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ltr.layout import SHIFTED_SPLITS, STAGE2
+from ltr.engine.context import Context, MethodOutput
+from ltr.layout import SHIFTED_SPLITS
 from ltr.losses.diverse_experts import DiverseExpertLoss
+from ltr.methods.tade.params import AggregationParams, TadeParams, TadeTrain
 from ltr.models.multi_expert import MultiExpertNet
-from ltr.pipeline import MethodOutput
 
 
-def build(arch: str, num_classes: int, t, seed: int) -> MultiExpertNet:
+def build(arch: str, num_classes: int, t: TadeTrain, seed: int) -> MultiExpertNet:
     torch.manual_seed(seed)
     return MultiExpertNet(arch, num_classes, 3, t.reduce_dimension, t.expert_stages, t.scale)
 
 
-def train_stage2(ctx, p, out) -> None:
+def train_stage2(ctx: Context, p: TadeParams) -> None:
     t = p.train
-    loss = DiverseExpertLoss(ctx.prior(), t.tau)
+    loss = DiverseExpertLoss(ctx.data.prior(), t.tau)
 
     def step(model, x, y, epoch):
         expert_logits = model.expert_logits(x)
         return loss(expert_logits, y), expert_logits.mean(dim=1)
 
-    model = build(ctx.cfg.model.arch, ctx.num_classes, t, ctx.cfg.seed)
-    ctx.train_and_save(out, ctx.to_device(model), t, step=step)
+    model = build(ctx.models.arch, ctx.data.num_classes, t, ctx.seed)
+    ctx.models.train(ctx.models.to_device(model), t, step=step)
 
 
 def aggregation_loss(
@@ -61,11 +62,11 @@ def aggregation_loss(
     return loss
 
 
-def learn_weights(ctx, model: MultiExpertNet, split: str, p) -> tuple[list[float], int]:
+def learn_weights(ctx: Context, model: MultiExpertNet, split: str, p: AggregationParams) -> tuple[list[float], int]:
     """Aggregation weights learned on one unlabeled split; returns them and the epochs run."""
     raw = torch.full((3,), 1 / 3, device=ctx.device, requires_grad=True)
     optimizer = torch.optim.SGD([raw], lr=p.lr, momentum=0.9, nesterov=True, weight_decay=p.weight_decay)
-    batches = ctx.batches(ctx.split(split), p.batch_size, augment="tade", shuffle=True, seed=ctx.cfg.seed)
+    batches = ctx.data.batches(ctx.data.split(split), p.batch_size, augment="tade", shuffle=True, seed=ctx.seed)
     model.eval()
     for epoch in range(p.epochs):
         for (view1, view2), _ in batches.epoch(epoch, views=2):
@@ -81,22 +82,22 @@ def learn_weights(ctx, model: MultiExpertNet, split: str, p) -> tuple[list[float
     return weights.cpu().tolist(), epoch + 1
 
 
-def logits(ctx, p) -> MethodOutput:
-    trained = ctx.trained(STAGE2, type(p.train))
-    model = ctx.load_model(STAGE2, build(trained.arch, ctx.num_classes, trained.train, ctx.cfg.seed))
-    expert_logits = ctx.predict_splits(model, forward=model.expert_logits)  # (N, 3, C), clean images
+def logits(ctx: Context, p: TadeParams) -> MethodOutput:
+    trained = ctx.models.trained("stage2", TadeTrain)
+    model = ctx.models.load("stage2", build(trained.arch, ctx.data.num_classes, trained.train, ctx.seed))
+    expert_logits = ctx.data.predict_splits(model, forward=model.expert_logits)  # (N, 3, C), clean images
     weights, epochs = {}, {}
     for split in ("test", *SHIFTED_SPLITS):
         weights[split], epochs[split] = learn_weights(ctx, model, split, p.logits.test_time)
     out = reported_logits(expert_logits, weights)
-    uniform = aggregate(weights["test"], expert_logits["test"]).argmax(1) == ctx.split("test").labels
+    uniform = aggregate(weights["test"], expert_logits["test"]).argmax(1) == ctx.data.split("test").labels
     info = {
         "weights": {s: [round(v, 4) for v in w] for s, w in weights.items()},
         "test_time_epochs": epochs,
         "test_time_uniform_top1": round(100 * float(uniform.mean()), 3),
-        "plain_mean_top1": {s: plain_mean_top1(expert_logits[s], ctx.split(s).labels) for s in weights},
+        "plain_mean_top1": {s: plain_mean_top1(expert_logits[s], ctx.data.split(s).labels) for s in weights},
     }
-    return MethodOutput(out, ctx.cost(STAGE2), info)
+    return MethodOutput(out, ctx.models.cost("stage2"), info)
 
 
 def plain_mean_top1(expert_logits: np.ndarray, labels: np.ndarray) -> float:

@@ -1,0 +1,1 @@
+"""The tau_norm method: params.py declares it (torch-free), steps.py implements it."""

@@ -8,9 +8,9 @@ wrote for every split list."""
 import numpy as np
 import torch
 
-from ltr.layout import STAGE1
+from ltr.engine.context import Context, MethodOutput
 from ltr.methods.shared.val_selection import best_on_val
-from ltr.pipeline import MethodOutput
+from ltr.methods.tau_norm.params import TauNormParams
 
 TAU_GRID = np.round(np.arange(0.0, 2.01, 0.1), 2)  # searched when tau is "auto"
 
@@ -19,17 +19,17 @@ def tau_normalized_logits(features: torch.Tensor, weight: torch.Tensor, tau: flo
     return features @ (weight / weight.norm(dim=1, keepdim=True) ** tau).t()
 
 
-def logits(ctx, p) -> MethodOutput:
-    features = {split: torch.from_numpy(f) for split, (_, f) in ctx.stage1_predictions().items()}
-    head = ctx.checkpoint(STAGE1 / "model.pt")["state_dict"]
+def logits(ctx: Context, p: TauNormParams) -> MethodOutput:
+    features = {split: torch.from_numpy(f) for split, (_, f) in ctx.models.stage1_predictions().items()}
+    head = ctx.models.checkpoint("stage1")["state_dict"]
     weight = head["head.weight"].float()
     tau = p.logits.tau
     info = {}
     if tau == "auto":
-        labels = torch.from_numpy(ctx.split("val").labels)
+        labels = torch.from_numpy(ctx.data.split("val").labels)
         tau, info["val_top1_at_tau"] = best_on_val(
             TAU_GRID, lambda t: tau_normalized_logits(features["val"], weight, t), labels
         )
     info["tau"] = float(tau)
     out = {k: tau_normalized_logits(f, weight, tau).numpy() for k, f in features.items()}
-    return MethodOutput(out, ctx.cost(STAGE1), info)
+    return MethodOutput(out, ctx.models.cost("stage1"), info)

@@ -15,18 +15,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ltr.engine.context import Context, MethodOutput
 from ltr.engine.schedule import lr_factor
-from ltr.layout import STAGE2
 from ltr.methods.shared.val_selection import best_on_val
+from ltr.methods.tde.params import TdeParams, TdeTrain
 from ltr.models import create_backbone
 from ltr.models.heads import CausalNormClassifier
-from ltr.pipeline import MethodOutput
 
 ALPHA_GRID = np.round(np.arange(0.0, 3.01, 0.25), 2)  # searched when alpha is "auto"
 
 
 class TDEModel(nn.Module):
-    def __init__(self, backbone: nn.Module, num_classes: int, t):
+    def __init__(self, backbone: nn.Module, num_classes: int, t: TdeTrain):
         super().__init__()
         self.backbone = backbone
         self.classifier = CausalNormClassifier(backbone.out_dim, num_classes, t.heads, t.tau, t.norm_gamma)
@@ -43,21 +43,21 @@ class TDEModel(nn.Module):
         return self.classifier.tde_logits(self.backbone(x), self.embed, alpha)
 
 
-def embed_momentum(t, lr: float) -> float:
+def embed_momentum(t: TdeTrain, lr: float) -> float:
     if t.momentum_schedule == "constant":
         return t.embed_momentum
     return 1 - (1 - t.embed_momentum) * min(50 * lr, 1.0)
 
 
-def build(arch: str, num_classes: int, t, seed: int) -> TDEModel:
+def build(arch: str, num_classes: int, t: TdeTrain, seed: int) -> TDEModel:
     torch.manual_seed(seed)
     return TDEModel(create_backbone(arch), num_classes, t)
 
 
-def train_stage2(ctx, p, out) -> None:
+def train_stage2(ctx: Context, p: TdeParams) -> None:
     t = p.train
-    model = ctx.to_device(build(ctx.cfg.model.arch, ctx.num_classes, t, ctx.cfg.seed))
-    steps = ctx.steps_per_epoch(t)
+    model = ctx.models.to_device(build(ctx.models.arch, ctx.data.num_classes, t, ctx.seed))
+    steps = ctx.data.steps_per_epoch(t)
     factor = lr_factor(t, steps)
 
     def step(model, x, y, epoch):
@@ -66,13 +66,13 @@ def train_stage2(ctx, p, out) -> None:
         model.update_embed(features, embed_momentum(t, t.lr * factor(epoch * steps)))  # mu of the epoch's lr
         return F.cross_entropy(logits, y), logits
 
-    ctx.train_and_save(out, model, t, step=step, val_forward=lambda x: model.tde(x, t.selection_alpha))
+    ctx.models.train(model, t, step=step, val_forward=lambda x: model.tde(x, t.selection_alpha))
 
 
-def logits(ctx, p) -> MethodOutput:
-    trained = ctx.trained(STAGE2, type(p.train))
-    model = ctx.load_model(STAGE2, build(trained.arch, ctx.num_classes, trained.train, ctx.cfg.seed))
-    features = ctx.predict_splits(model, forward=model.backbone)
+def logits(ctx: Context, p: TdeParams) -> MethodOutput:
+    trained = ctx.models.trained("stage2", TdeTrain)
+    model = ctx.models.load("stage2", build(trained.arch, ctx.data.num_classes, trained.train, ctx.seed))
+    features = ctx.data.predict_splits(model, forward=model.backbone)
     classifier, embed = model.classifier.cpu().float(), model.embed.cpu()
     with torch.no_grad():
         factual = {k: classifier(torch.from_numpy(f)) for k, f in features.items()}
@@ -80,9 +80,9 @@ def logits(ctx, p) -> MethodOutput:
     info = {}
     alpha = p.logits.alpha
     if alpha == "auto":
-        labels = torch.from_numpy(ctx.split("val").labels)
+        labels = torch.from_numpy(ctx.data.split("val").labels)
         alpha, top1 = best_on_val(ALPHA_GRID, lambda a: factual["val"] - a * counter["val"], labels)
         info["val_top1_at_alpha"] = top1
     info["alpha"] = float(alpha)
     out = {k: (factual[k] - alpha * counter[k]).numpy() for k in features}
-    return MethodOutput(out, ctx.cost(STAGE2), info)
+    return MethodOutput(out, ctx.models.cost("stage2"), info)

@@ -4,15 +4,15 @@ every split list, divided by one temperature T, given or chosen on the val split
 log-likelihood). Every argmax, so every accuracy, stays softmax's; the confidences change, and with
 them ECE, NLL and open-set rejection.
 
-Your own: copy this file and src/ltr/config/methods/template_posthoc.py to <name>.py, copy its
-params.yaml section to <name>:, and replace `scaled` with your formula.
+Your own: `ltr new-method <name>` copies this folder to src/ltr/methods/<name>/ and its params.yaml
+section to <name>:; then replace `scaled` with your formula.
 """
 
 import numpy as np
 
-from ltr.layout import STAGE1
+from ltr.engine.context import Context, MethodOutput
+from ltr.methods.template_posthoc.params import TemplatePosthocParams
 from ltr.metrics.calibration import negative_log_likelihood
-from ltr.pipeline import MethodOutput
 
 TEMPERATURE_GRID = np.round(np.arange(0.5, 3.01, 0.1), 2)  # searched when temperature is "auto"
 
@@ -28,11 +28,11 @@ def best_temperature(logits: np.ndarray, labels: np.ndarray, grid=TEMPERATURE_GR
     return float(grid[best]), round(losses[best], 5)
 
 
-def logits(ctx, p) -> MethodOutput:
-    stage1 = {split: z for split, (z, _features) in ctx.stage1_predictions().items()}
+def logits(ctx: Context, p: TemplatePosthocParams) -> MethodOutput:
+    stage1 = {split: z for split, (z, _features) in ctx.models.stage1_predictions().items()}
     temperature, info = p.logits.temperature, {}
     if temperature == "auto":  # chosen on val, never on a test split
-        temperature, info["val_nll"] = best_temperature(stage1["val"], ctx.split("val").labels)
+        temperature, info["val_nll"] = best_temperature(stage1["val"], ctx.data.split("val").labels)
     info["temperature"] = float(temperature)
     out = {split: scaled(z, temperature) for split, z in stage1.items()}
-    return MethodOutput(out, ctx.cost(STAGE1), info)  # info: metrics/method.json
+    return MethodOutput(out, ctx.models.cost("stage1"), info)  # info: metrics/method.json

@@ -3,15 +3,15 @@ with class-weighted cross-entropy, each class weighted by n_c ** -power (its tra
 normalised to a mean weight of 1: power 0 is plain cross-entropy, 1 inverse class frequency (the
 re-weighting baseline of the long-tailed papers, e.g. Cui et al., CVPR 2019).
 
-Your own: copy this file and src/ltr/config/methods/template_trained.py to <name>.py, copy its
-params.yaml section to <name>:, and change `class_weights` and `train_stage2`'s step.
+Your own: `ltr new-method <name> --from template_trained` copies this folder to src/ltr/methods/<name>/
+and its params.yaml section to <name>:; then change `class_weights` and `train_stage2`'s step.
 """
 
 import torch
 import torch.nn.functional as F
 
-from ltr.layout import STAGE1, STAGE2
-from ltr.pipeline import MethodOutput
+from ltr.engine.context import Context, MethodOutput
+from ltr.methods.template_trained.params import TemplateTrainedParams
 
 
 def class_weights(train_counts, power: float) -> torch.Tensor:
@@ -30,15 +30,15 @@ def weighted_step(weights: torch.Tensor):
     return step
 
 
-def train_stage2(ctx, p, out) -> None:
-    """Stage 2: writes out/model.pt (with the train section it used) for the logits step below."""
-    weights = class_weights(ctx.meta["train_counts"], p.train.power).to(ctx.device)
-    model = ctx.load_model(STAGE1)  # the stage-1 model, fine-tuned as a whole
-    # key_files: a changed stage-1 model never resumes from this stage's old state
-    ctx.train_and_save(out, model, p.train, step=weighted_step(weights), key_files=(STAGE1 / "model.pt",))
+def train_stage2(ctx: Context, p: TemplateTrainedParams) -> None:
+    """Stage 2: writes its model.pt (with the train section it used) for the logits step below."""
+    weights = class_weights(ctx.data.meta["train_counts"], p.train.power).to(ctx.device)
+    model = ctx.models.load("stage1")  # the stage-1 model, fine-tuned as a whole
+    # starts_from: a changed stage-1 model never resumes from this stage's old state
+    ctx.models.train(model, p.train, step=weighted_step(weights), starts_from=("stage1/model.pt",))
 
 
-def logits(ctx, p) -> MethodOutput:
+def logits(ctx: Context, p: TemplateTrainedParams) -> MethodOutput:
     """The logits stage: the stage-2 model's logits of every split list."""
-    model = ctx.load_model(STAGE2)
-    return MethodOutput(ctx.predict_splits(model), ctx.cost(STAGE2))
+    model = ctx.models.load("stage2")
+    return MethodOutput(ctx.data.predict_splits(model), ctx.models.cost("stage2"))
