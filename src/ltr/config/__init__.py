@@ -18,7 +18,6 @@ import yaml
 from ltr.config.fields import Section, build_section, coerce, forget_reads, param, reads
 from ltr.config.methods import MethodSpec, compared_methods, method_names, spec
 from ltr.config.sections import (
-    ARCHS,
     DATASETS,
     SECTIONS,
     DataConfig,
@@ -40,7 +39,6 @@ from ltr.dvc_process import dvc_process
 from ltr.errors import LtrError
 
 __all__ = [
-    "ARCHS",
     "DATASETS",
     "Config",
     "DataConfig",

@@ -4,11 +4,11 @@ repeats them with comments."""
 
 from dataclasses import dataclass
 
+from ltr.config.archs import ARCHS
 from ltr.config.fields import Section, param
 
 DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt", "inat2018", "folder")
 SCHEDULES = ("cosine", "multistep", "constant")
-ARCHS = ("resnet8", "resnet20", "resnet32", "resnet10", "resnet18", "resnet50", "resnet152", "resnext50_32x4d")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class SplitsConfig(Section):
 
 @dataclass(frozen=True)
 class ModelConfig(Section):
-    arch: str = param("resnet8", choices=ARCHS)
+    arch: str = param("resnet8", choices=tuple(ARCHS))
 
 
 @dataclass(frozen=True)
