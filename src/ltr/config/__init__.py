@@ -18,13 +18,10 @@ import yaml
 from ltr.config.fields import Section, build_section, coerce, forget_reads, param, reads
 from ltr.config.methods import MethodSpec, compared_methods, method_names, spec
 from ltr.config.sections import (
-    DATASETS,
     SECTIONS,
     DataConfig,
     EvalConfig,
     FineTuneConfig,
-    FolderConfig,
-    ImageListsConfig,
     LogitsConfig,
     MocoConfig,
     ModelConfig,
@@ -32,20 +29,16 @@ from ltr.config.sections import (
     PretrainConfig,
     RuntimeConfig,
     SplitsConfig,
-    SyntheticConfig,
     TrainConfig,
 )
 from ltr.dvc_process import dvc_process
 from ltr.errors import LtrError
 
 __all__ = [
-    "DATASETS",
     "Config",
     "DataConfig",
     "EvalConfig",
     "FineTuneConfig",
-    "FolderConfig",
-    "ImageListsConfig",
     "LogitsConfig",
     "MethodSpec",
     "MocoConfig",
@@ -55,7 +48,6 @@ __all__ = [
     "RuntimeConfig",
     "Section",
     "SplitsConfig",
-    "SyntheticConfig",
     "TrainConfig",
     "build_section",
     "compared_methods",
