@@ -1,5 +1,5 @@
 """Stage prepare: build the base data set into data/prepared/, and the fingerprints of its images'
-bytes into data/content/ (params: data)."""
+bytes into data/content/ (params: data.name, data.root, data.seed and the data set's own data.<name>)."""
 
 from ltr.runner import run_stage  # first, and the rest inside main(): Ctrl-C while torch loads is one line
 
@@ -8,13 +8,13 @@ def main():
     import time
 
     from ltr.config import load_config
-    from ltr.data.datasets import PREPARERS
+    from ltr.config.datasets import dataset
     from ltr.data.prepared import write_prepared
     from ltr.layout import CONTENT, PREPARED, atomic_dir
 
     cfg = load_config()
     start = time.perf_counter()
-    prepared = PREPARERS[cfg.data.name](cfg.data)
+    prepared = dataset(cfg.data.name).prepare(cfg.data)
     with atomic_dir(PREPARED) as out, atomic_dir(CONTENT) as content:
         write_prepared(out, **prepared, content=content)
     print(f"prepare: {cfg.data.name}, {len(prepared['labels'])} images in {time.perf_counter() - start:.1f}s")

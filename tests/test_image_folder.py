@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from conftest import make_repo, ran_stages, repaint, run, write_params
-from ltr.config import DataConfig, FolderConfig, SplitsConfig
+from ltr.config import DataConfig, SplitsConfig
+from ltr.config.datasets.folder import FolderParams
 from ltr.data.image_folder import prepare_image_folder
 from ltr.data.prepared import PreparedImages, write_prepared
 from ltr.data.splits import build_splits
@@ -40,17 +41,21 @@ def make_folder(root, train=12, test=3, val=0, open_images=4):
 
 
 def folder_data(root, **kwargs) -> DataConfig:
-    return DataConfig(name="folder", root=str(root), folder=FolderConfig(val_per_class=2), **kwargs)
+    return DataConfig(name="folder", root=str(root), folder=FolderParams(val_per_class=2), **kwargs)
+
+
+def prepare_folder(data: DataConfig) -> dict:
+    return prepare_image_folder(data, data.folder)
 
 
 def splits_of(tmp_path, data: DataConfig):
     (tmp_path / "prepared").mkdir()
-    write_prepared(tmp_path / "prepared", **prepare_image_folder(data))
+    write_prepared(tmp_path / "prepared", **prepare_folder(data))
     return build_splits(PreparedImages(tmp_path / "prepared"), data, SplitsConfig())
 
 
 def test_classes_are_the_folder_names_and_val_is_held_out_of_train(tmp_path):
-    out = prepare_image_folder(folder_data(make_folder(tmp_path)))
+    out = prepare_folder(folder_data(make_folder(tmp_path)))
     assert out["info"]["class_names"] == NAMES
     assert out["info"]["val_held_out"] == {"from": "train", "per_class": 2}
     rows = pd.DataFrame({"id": out["ids"], "label": out["labels"], "pool": out["pools"]})
@@ -59,14 +64,14 @@ def test_classes_are_the_folder_names_and_val_is_held_out_of_train(tmp_path):
     named = rows[rows["label"] >= 0]
     assert (named["id"].str.split("/").str[1] == [NAMES[y] for y in named["label"]]).all()
     assert set(rows.loc[rows["pool"] == "val", "id"]).isdisjoint(rows.loc[rows["pool"] == "train", "id"])
-    again = prepare_image_folder(folder_data(tmp_path))
+    again = prepare_folder(folder_data(tmp_path))
     assert again["ids"] == out["ids"]  # data.seed fixes the held-out images
-    other = prepare_image_folder(folder_data(tmp_path, seed=1))
+    other = prepare_folder(folder_data(tmp_path, seed=1))
     assert other["ids"] != out["ids"]
 
 
 def test_a_val_folder_is_used_as_it_is(tmp_path):
-    out = prepare_image_folder(folder_data(make_folder(tmp_path, val=3, open_images=0)))
+    out = prepare_folder(folder_data(make_folder(tmp_path, val=3, open_images=0)))
     assert "val_held_out" not in out["info"] and "open" not in out["pools"]
     assert [out["pools"].count(p) for p in ("train", "val", "test")] == [48, 12, 12]
 
@@ -126,7 +131,7 @@ def test_bad_trees_stop_prepare_with_one_line(tmp_path, capsys, case, expected):
     elif case == "no test/ folder":
         (root / "test").rename(root / "testing")
     with pytest.raises(SystemExit) as exit_info:
-        run_stage(lambda: prepare_image_folder(folder_data(root)))
+        run_stage(lambda: prepare_folder(folder_data(root)))
     assert exit_info.value.code == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: data.root = '{root}'")
@@ -138,7 +143,7 @@ def test_hidden_files_are_not_images(tmp_path):
     (root / "train" / "cat" / ".DS_Store").write_bytes(b"\0\1")
     (root / "test" / ".thumbnails").mkdir()
     (root / "test" / ".thumbnails" / "x.txt").write_text("not a class")
-    out = prepare_image_folder(folder_data(root))
+    out = prepare_folder(folder_data(root))
     assert len(out["ids"]) == 4 * 12 + 4 * 3
 
 
@@ -167,7 +172,7 @@ def test_dvc_exp_run_on_an_image_folder(tmp_path):
     with the trained method template, so that stage 2 trains too (the template's own run)."""
     tree = make_folder(tmp_path / "tree")
     overrides = {
-        "data": {"image_lists": {"crop_size": 16, "resize": 18}, "folder": {"val_per_class": 2}},
+        "data": {"folder": {"crop_size": 16, "resize": 18, "val_per_class": 2}},
         "splits": {"many_threshold": 8, "few_threshold": 3},
         "stage1": {"epochs": 1, "batch_size": 8},
         "template_trained": {"train": {"epochs": 1, "batch_size": 8}},
@@ -204,7 +209,7 @@ def test_dvc_exp_run_on_an_image_folder(tmp_path):
     repaint(tree / "test" / "dog" / "001.jpg")
     assert ran_stages(run(["dvc", "repro"], repo).stdout) == {"prepare", "predict", "logits", "evaluate"}
     assert (repo / "metrics/metrics.json").read_text() != before
-    write_params(repo, {"data": {"image_lists": {"crop_size": 12}}})
+    write_params(repo, {"data": {"folder": {"crop_size": 12}}})
     assert {"prepare", "splits", "stage1", "stage2", "predict", "logits"} <= ran_stages(
         run(["dvc", "repro"], repo).stdout
     )

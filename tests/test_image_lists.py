@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import make_repo, ran_stages, repaint, run
 from ltr.config import DataConfig
-from ltr.data.image_lists import prepare_image_lists
+from ltr.config.datasets import dataset
 from ltr.data.image_loader import ImageListBatches
 from ltr.errors import LtrError
 from ltr.metrics.summary import HEADLINE
@@ -46,9 +46,14 @@ def make_tree(root, prefix="ImageNet_LT"):
     return lists
 
 
+def prepare(name, root) -> dict:
+    """The data set `name` prepared from root as the prepare stage prepares it."""
+    return dataset(name).prepare(DataConfig(name=name, root=str(root)))
+
+
 def test_prepare_reads_the_official_lists(tmp_path):
     make_tree(tmp_path)
-    out = prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+    out = prepare("imagenet_lt", tmp_path)
     pools = np.asarray(out["pools"])
     assert [int((pools == p).sum()) for p in ("train", "val", "test", "open")] == [21, 6, 12, 4]
     assert out["info"]["num_classes"] == 3 and out["info"]["long_tailed"]
@@ -62,14 +67,14 @@ def test_prepare_refuses_a_file_that_is_not_an_image(tmp_path, content):
     (tmp_path / "train" / "c2" / "img_1.JPEG").write_bytes(content)
     (tmp_path / "val" / "c0" / "test_3.JPEG").write_bytes(content)  # a later list: the first bad file is named
     with pytest.raises(LtrError, match=r"ImageNet_LT_train.txt: image 'train/c2/img_1.JPEG' is not an image PIL"):
-        prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+        prepare("imagenet_lt", tmp_path)
 
 
 def test_prepare_refuses_a_missing_image(tmp_path):
     make_tree(tmp_path)
     (tmp_path / "val" / "c1" / "test_2.JPEG").unlink()
     with pytest.raises(LtrError, match="'val/c1/test_2.JPEG' does not exist"):
-        prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+        prepare("imagenet_lt", tmp_path)
 
 
 def test_prepare_refuses_an_image_in_two_splits(tmp_path):
@@ -79,7 +84,7 @@ def test_prepare_refuses_an_image_in_two_splits(tmp_path):
     image = lists["train"][0][0]
     message = f"image '{image}' is listed in ImageNet_LT_train.txt and in ImageNet_LT_val.txt; each image belongs"
     with pytest.raises(LtrError, match=re.escape(message)):
-        prepare_image_lists(DataConfig(name="imagenet_lt", root=str(tmp_path)))
+        prepare("imagenet_lt", tmp_path)
 
 
 def test_batches_use_the_papers_transforms(tmp_path):
@@ -107,14 +112,13 @@ def test_oltr_pipeline_on_an_image_tree(tmp_path):
         "data": {
             "name": "imagenet_lt",
             "root": str(tmp_path / "images"),
-            "image_lists": {"crop_size": 32, "resize": 36},
+            "imagenet_lt": {"crop_size": 32, "resize": 36},
         },
         "splits": {"many_threshold": 10, "few_threshold": 4},
         "stage1": {"epochs": 1, "batch_size": 8},
         "oltr": {"train": {"epochs": 1, "batch_size": 6, "samples_per_class": 2}},
         "runtime": {"num_workers": 0},
     }
-    overrides["data"]["image_lists"] = {"crop_size": 32, "resize": 36}
     repo = make_repo(tmp_path / "repo", overrides)
     out = run(["dvc", "repro"], repo).stdout
     assert "prepare: imagenet_lt, 43 images" in out
@@ -156,7 +160,7 @@ def test_oltr_pipeline_on_an_image_tree(tmp_path):
 
     # a new crop size re-runs prepare and all that follows; DVC's run-cache leaves out params named
     # `size`, and would restore the old prepare (test_config checks that no param is named so)
-    out = run(["dvc", "exp", "run", "-S", "data.image_lists.crop_size=28"], repo).stdout
+    out = run(["dvc", "exp", "run", "-S", "data.imagenet_lt.crop_size=28"], repo).stdout
     assert {"prepare", "splits", "stage1", "stage2", "logits"} <= ran_stages(out)
     assert json.loads((repo / "data/prepared/info.json").read_text())["image_size"] == 28
 
@@ -192,7 +196,7 @@ def test_inaturalist_layout_has_no_open_set(tmp_path):
     for name in ("iNaturalist18_test.txt", "iNaturalist18_open.txt"):
         (tmp_path / name).unlink()
     cfg = DataConfig(name="inat2018", root=str(tmp_path))
-    prepared = prepare_image_lists(cfg)
+    prepared = dataset("inat2018").prepare(cfg)
     assert set(prepared["pools"]) == {"train", "test"} and prepared["info"]["val_from"] == "test"
     out = tmp_path / "prepared"
     out.mkdir()
@@ -225,7 +229,7 @@ def test_a_class_without_training_images_is_refused(tmp_path):
     train.write_text("".join(line + "\n" for line in train.read_text().splitlines() if not line.endswith(" 1")))
     data = DataConfig(name="imagenet_lt", root=str(tmp_path / "images"))
     (tmp_path / "prepared").mkdir()
-    write_prepared(tmp_path / "prepared", **prepare_image_lists(data))
+    write_prepared(tmp_path / "prepared", **dataset("imagenet_lt").prepare(data))
     with pytest.raises(LtrError, match="the training list has no image of class 1; every class needs at least one"):
         build_splits(PreparedImages(tmp_path / "prepared"), data, SplitsConfig())
 
@@ -237,7 +241,7 @@ def _splits_of(root):
 
     data = DataConfig(name="imagenet_lt", root=str(root / "images"))
     (root / "prepared").mkdir()
-    write_prepared(root / "prepared", **prepare_image_lists(data))
+    write_prepared(root / "prepared", **dataset("imagenet_lt").prepare(data))
     return build_splits(PreparedImages(root / "prepared"), data, SplitsConfig())
 
 

@@ -1,7 +1,10 @@
+import dataclasses
+
 import pytest
 import torch
 
-from ltr.models import count_parameters, create_model
+from ltr.config.archs import ARCHS, Family
+from ltr.models import count_parameters, create_backbone, create_model
 
 # parameter counts with the standard heads: the CIFAR ResNets of He et al. (0.27M / 0.46M with a
 # 10-class head) and torchvision's documented ImageNet models (1000 classes)
@@ -38,3 +41,32 @@ def test_cifar_shortcut_pads_channels_and_subsamples():
 def test_unknown_arch_is_refused():
     with pytest.raises(ValueError, match="unknown arch 'vgg'"):
         create_model("vgg", 3)
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_every_registered_arch_builds(arch):
+    spec, backbone = ARCHS[arch], create_backbone(arch)
+    assert backbone.out_dim == (64 if spec.family is Family.CIFAR_RESNET else 512 * (4 if spec.bottleneck else 1))
+
+
+def test_config_and_the_builder_read_the_registry():
+    from ltr.config import ModelConfig
+
+    (arch,) = [f for f in dataclasses.fields(ModelConfig) if f.name == "arch"]
+    assert arch.metadata["choices"] == tuple(ARCHS)
+    with pytest.raises(ValueError, match="unknown arch 'vgg'; allowed: " + ", ".join(ARCHS)):
+        create_backbone("vgg")
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50", "resnext50_32x4d"])
+def test_a_torchvision_spec_builds_what_torchvisions_factory_builds(arch):
+    """The same random draws, so a model trained before the registry is the model trained after it."""
+    from torchvision.models import resnet
+
+    from ltr.models.resnet_torchvision import build_resnet
+
+    torch.manual_seed(0)
+    ours = build_resnet(ARCHS[arch]).state_dict()
+    torch.manual_seed(0)
+    theirs = getattr(resnet, arch)().state_dict()
+    assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)

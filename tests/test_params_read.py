@@ -1,7 +1,8 @@
 """Each stage tracks exactly the params it reads. Every stage runs here in-process on tiny data, for
 every method and for the data sets and options that make a stage read different keys, while
 ltr.config records each key read; the reads are compared with dvc.yaml both ways: nothing read is
-untracked (no stale result), and every tracked key is read by some run (no needless re-run)."""
+untracked (no stale result), and every tracked key is read by some run (no needless re-run). Prepare
+tracks `data.${data.name}`, so a data set's run may read its own section and no other's."""
 
 import pytest
 import yaml
@@ -18,11 +19,12 @@ HOW_NOT_WHAT = {"runtime.nproc", "runtime.compile"}
 MULTISTEP = {"schedule": "multistep", "milestones": [1], "gamma": 0.5}
 
 
-def tracked(stage: str, method: str) -> list[str]:
+def tracked(stage: str, method: str, data: str) -> list[str]:
+    """The params `stage` tracks for `method` on data set `data`, as DVC interpolates them."""
     name, _, item = stage.partition("@")
     definition = DVC_YAML["stages"][name]
     entries = (definition["do"] if "foreach" in definition else definition)["params"]
-    return [str(e).replace("${method}", method).replace("${item}", item) for e in entries]
+    return [str(e).replace("${method}", method).replace("${item}", item).replace("${data.name}", data) for e in entries]
 
 
 def covered(key: str, entries: list[str]) -> bool:
@@ -45,8 +47,8 @@ def _uses(stage: str, method: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
-    """(stage, method, the params it read) of every run."""
+def runs(tmp_path_factory) -> list[tuple[str, str, str, dict]]:
+    """(stage, method, data set, the params it read) of every run."""
     from test_image_folder import make_folder
     from test_image_lists import make_tree
 
@@ -68,7 +70,7 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
     image_lists = merge(
         base,
         {
-            "data": {"name": "imagenet_lt", "root": str(lists_root), "image_lists": {"crop_size": 32, "resize": 36}},
+            "data": {"name": "imagenet_lt", "root": str(lists_root), "imagenet_lt": {"crop_size": 32, "resize": 36}},
             "splits": {"many_threshold": 10, "few_threshold": 5},
             "experts": {"many_threshold": 10, "few_threshold": 5},
             "runtime": {"num_workers": 0, "decode": "device"},  # the PIL path: test_image_lists.py
@@ -78,15 +80,17 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
     configs["image_lists"] = (image_lists, ["softmax", "crt", "ssp", "experts"])
     folder_root = tmp_path_factory.mktemp("folder")
     make_folder(folder_root)  # no val/: prepare holds val out of train/, reading data.folder
-    folder = {"name": "folder", "root": str(folder_root), "folder": {"val_per_class": 2}, "imb_factor": 4}
+    decoding = {"crop_size": 32, "resize": 36, "val_per_class": 2}
+    folder = {"name": "folder", "root": str(folder_root), "folder": decoding, "imb_factor": 4}
     configs["folder"] = (merge(image_lists, {"data": folder}), [])
+    configs["digits"] = (merge(base, {"data": {"name": "digits"}}), [])  # an empty section: data.digits: {}
     try:
         for name, (params, methods) in configs.items():
-            work = tmp_path_factory.mktemp(name)
+            work, data = tmp_path_factory.mktemp(name), params["data"]["name"]
             monkeypatch.chdir(work)
             for script in ("prepare", "splits", "pretrain", "stage1", "predict"):
                 (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": "softmax"})))
-                out.append((script, "softmax", stage_in_process(script, monkeypatch=monkeypatch)))
+                out.append((script, "softmax", data, stage_in_process(script, monkeypatch=monkeypatch)))
             for method in methods:
                 (work / "params.yaml").write_text(yaml.safe_dump(merge(params, {"method": method})))
                 own_stage1 = spec(method).uses("pretrain")  # ssp: stage 1 from its pre-trained backbone
@@ -94,17 +98,17 @@ def runs(tmp_path_factory) -> list[tuple[str, str, dict]]:
                 steps += [("stage2",), *(("experts", s) for s in ("many", "medium", "few")), ("logits",)]
                 for script, *args in steps:
                     stage = f"{script}@{args[0]}" if args else script
-                    out.append((stage, method, stage_in_process(script, *args, monkeypatch=monkeypatch)))
+                    out.append((stage, method, data, stage_in_process(script, *args, monkeypatch=monkeypatch)))
             if methods:
-                out.append(("evaluate", methods[-1], stage_in_process("evaluate", monkeypatch=monkeypatch)))
+                out.append(("evaluate", methods[-1], data, stage_in_process("evaluate", monkeypatch=monkeypatch)))
     finally:
         monkeypatch.undo()
     return out
 
 
 def test_every_param_a_stage_reads_is_tracked(runs):
-    for stage, method, read in runs:
-        entries = tracked(stage, method)
+    for stage, method, data, read in runs:
+        entries = tracked(stage, method, data)
         untracked = sorted(k for k in read if not covered(k, entries) and k not in HOW_NOT_WHAT)
         assert not untracked, f"{stage} (method={method}) reads {untracked}, which dvc.yaml does not track"
         if not _uses(stage, method):
@@ -112,18 +116,23 @@ def test_every_param_a_stage_reads_is_tracked(runs):
 
 
 def test_every_tracked_param_is_read(runs):
-    stages = {s for s, _, _ in runs}
+    stages = {s for s, *_ in runs}
     for stage in sorted(stages):
-        used = [(m, set(r)) for s, m, r in runs if s == stage and _uses(s, m)]
-        templates = tracked(stage, "${method}")
+        used = [(m, d, set(r)) for s, m, d, r in runs if s == stage and _uses(s, m)]
+        templates = tracked(stage, "${method}", "${data.name}")
         for template in templates:
             if "${method}" in template:  # each method's own section: read in full by that method's runs
-                for method in {m for m, _ in used}:
+                for method in {m for m, _, _ in used}:
                     entry = template.replace("${method}", method)
-                    read = set().union(*(r for m, r in used if m == method))
+                    read = set().union(*(r for m, _, r in used if m == method))
                     unread = sorted(leaves(entry) - read)
                     assert not unread, f"{stage} tracks {unread} (method={method}) but never reads them"
+            elif "${data.name}" in template:  # each data set's own section: read in full by its runs
+                for data in {d for _, d, _ in used}:
+                    read = set().union(*(r for _, d, r in used if d == data))
+                    unread = sorted(leaves(template.replace("${data.name}", data)) - read)
+                    assert not unread, f"{stage} tracks {unread} (data.name={data}) but never reads them"
             else:
-                read = set().union(*(r for _, r in used))
+                read = set().union(*(r for _, _, r in used))
                 unread = sorted(leaves(template) - read)
                 assert not unread, f"{stage} tracks {unread} but no run of it reads them"

@@ -108,7 +108,7 @@ def _fake_data(name: str, root: Path) -> dict:
             (root / "iNaturalist18_test.txt").rename(root / "iNaturalist18_val.txt")
             (root / "iNaturalist18_open.txt").unlink()
         return {
-            "data": {"root": str(root), "image_lists": {"crop_size": 32, "resize": 36}},
+            "data": {"root": str(root), name: {"crop_size": 32, "resize": 36}},
             "splits": {"many_threshold": 10, "few_threshold": 5},
         }
     assert name == "synthetic", name

@@ -7,11 +7,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr.config import DataConfig, OneTailConfig, SplitsConfig, SyntheticConfig, parse_config
-from ltr.data.datasets import synthetic
+from ltr.config import DataConfig, OneTailConfig, SplitsConfig, parse_config
+from ltr.config.datasets.synthetic import SyntheticParams
 from ltr.data.long_tail import one_tail_profile
 from ltr.data.prepared import PreparedImages, write_prepared
 from ltr.data.splits import build_splits
+from ltr.data.synthetic import prepare_synthetic
 from ltr.engine.optim import body_and_head
 from ltr.engine.pretrain import RotationStep, moco_accuracy, moco_step, rotate, rotation_accuracy, rotation_targets
 from ltr.errors import LtrError
@@ -194,11 +195,11 @@ def test_one_tail_profile():
 
 
 def _toy_splits(tmp_path, **one_tail):
-    synth = SyntheticConfig(
+    synth = SyntheticParams(
         num_classes=4, num_superclasses=2, open_classes=0, train_per_class=12, test_per_class=2, val_per_class=1
     )
     data = DataConfig(synthetic=synth, profile="one_tail", one_tail=OneTailConfig(**one_tail))
-    write_prepared(tmp_path, **synthetic(data))
+    write_prepared(tmp_path, **prepare_synthetic(synth, data.seed))
     return build_splits(PreparedImages(tmp_path), data, SplitsConfig(many_threshold=8, few_threshold=5))
 
 

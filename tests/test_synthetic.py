@@ -5,8 +5,10 @@ import pytest
 import torch
 
 import ltr.data.synthetic as generator
-from ltr.config import DataConfig, SyntheticConfig
-from ltr.data.datasets import DIGITS_KNOWN, digits, synthetic
+from ltr.config import DataConfig
+from ltr.config.datasets import dataset
+from ltr.config.datasets.synthetic import SyntheticParams
+from ltr.data.digits import DIGITS_KNOWN
 from ltr.data.synthetic import CLASS_HUE_P, SyntheticSpec, _object_colours, _to_range, generate, make_templates
 
 SMALL = SyntheticSpec(num_classes=6, num_superclasses=3, open_classes=2)
@@ -79,11 +81,11 @@ def test_an_object_takes_its_class_hue_in_a_quarter_of_the_images_and_any_hue_ot
 
 def test_synthetic_prepare_maps_open_classes_to_minus_one():
     cfg = DataConfig(
-        synthetic=SyntheticConfig(
+        synthetic=SyntheticParams(
             num_classes=4, num_superclasses=2, open_classes=1, train_per_class=3, test_per_class=2, val_per_class=1
         )
     )
-    out = synthetic(cfg)
+    out = dataset("synthetic").prepare(cfg)
     pools = np.asarray(out["pools"])
     assert (out["labels"][pools == "open"] == -1).all()
     assert set(out["labels"][pools != "open"].tolist()) == {0, 1, 2, 3}
@@ -91,7 +93,7 @@ def test_synthetic_prepare_maps_open_classes_to_minus_one():
 
 
 def test_digits_are_upscaled_with_held_out_open_classes():
-    out = digits(DataConfig(name="digits"))
+    out = dataset("digits").prepare(DataConfig(name="digits"))
     pools = np.asarray(out["pools"])
     assert out["images"].shape[1:] == (32, 32, 3) and out["images"].dtype == np.uint8
     assert (pools == "val").sum() == 10 * DIGITS_KNOWN and (pools == "test").sum() == 40 * DIGITS_KNOWN

@@ -18,14 +18,10 @@ import yaml
 
 from ltr.config.fields import Section, build_section, coerce, forget_reads, param, reads
 from ltr.config.sections import (
-    ARCHS,
-    DATASETS,
     SECTIONS,
     DataConfig,
     EvalConfig,
     FineTuneConfig,
-    FolderConfig,
-    ImageListsConfig,
     LogitsConfig,
     MocoConfig,
     ModelConfig,
@@ -33,21 +29,16 @@ from ltr.config.sections import (
     PretrainConfig,
     RuntimeConfig,
     SplitsConfig,
-    SyntheticConfig,
     TrainConfig,
 )
 from ltr.dvc_process import dvc_process
 from ltr.errors import LtrError
 
 __all__ = [
-    "ARCHS",
-    "DATASETS",
     "Config",
     "DataConfig",
     "EvalConfig",
     "FineTuneConfig",
-    "FolderConfig",
-    "ImageListsConfig",
     "LogitsConfig",
     "MocoConfig",
     "ModelConfig",
@@ -56,7 +47,6 @@ __all__ = [
     "RuntimeConfig",
     "Section",
     "SplitsConfig",
-    "SyntheticConfig",
     "TrainConfig",
     "build_section",
     "config_hash",

@@ -2,44 +2,13 @@
 schedules, logits, eval and runtime. Each field carries its default and allowed values; params.yaml
 repeats them with comments."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 
+from ltr.config.archs import ARCHS
+from ltr.config.datasets import DATASETS
 from ltr.config.fields import Section, param
 
-DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagenet_lt", "places_lt", "inat2018", "folder")
 SCHEDULES = ("cosine", "multistep", "constant")
-ARCHS = ("resnet8", "resnet20", "resnet32", "resnet10", "resnet18", "resnet50", "resnet152", "resnext50_32x4d")
-
-
-@dataclass(frozen=True)
-class SyntheticConfig(Section):
-    num_classes: int = param(100, ge=2)
-    num_superclasses: int = param(20, ge=1)
-    open_classes: int = param(20, ge=0)  # extra classes whose test images form the open set
-    similarity: float = param(0.5, ge=0.0, le=1.0)  # latent correlation of classes in one super-class
-    difficulty: float = param(0.4, ge=0.0, le=1.0)  # scales every nuisance of an instance
-    train_per_class: int = param(500, ge=1)  # before the long-tailed cut
-    test_per_class: int = param(100, ge=1)
-    val_per_class: int = param(20, ge=1)
-    image_size: int = param(32, ge=8)
-
-
-@dataclass(frozen=True)
-class ImageListsConfig(Section):
-    """How the image files of imagenet_lt, places_lt, inat2018 and folder are decoded."""
-
-    # RandomResizedCrop size to train, CenterCrop size to test. Not `size`: DVC leaves params named size
-    # (and nfiles) out of its run-cache key, so a changed value would restore the old output
-    crop_size: int = param(224, ge=8)
-    resize: int = param(256, ge=8)  # Resize before the test-time centre crop
-
-
-@dataclass(frozen=True)
-class FolderConfig(Section):
-    """An image-folder tree (data.name: folder, ltr.data.image_folder)."""
-
-    # images of each class held out of train/ as the val split when the tree has no val/ folder
-    val_per_class: int = param(20, ge=1)
 
 
 @dataclass(frozen=True)
@@ -49,8 +18,10 @@ class OneTailConfig(Section):
 
 
 @dataclass(frozen=True)
-class DataConfig(Section):
-    name: str = param("synthetic", choices=DATASETS)
+class DataSection(Section):
+    """The data section's own keys; DataConfig adds one section per registered data set."""
+
+    name: str = param("synthetic", choices=tuple(DATASETS))
     root: str = "data/raw/none"  # the data set's folder, a dependency of prepare (synthetic, digits: an empty one)
     seed: int = param(0, ge=0)  # the synthetic images, digits' and folder's held-out splits; not the training seed
     imb_factor: float = param(100.0, ge=1.0)  # n_max / n_min of the long-tailed training split
@@ -58,9 +29,22 @@ class DataConfig(Section):
     # keeps one_tail.head_count images but the last, which keeps one_tail.tail_count
     profile: str = param("exponential", choices=("exponential", "one_tail"))
     one_tail: OneTailConfig = param(OneTailConfig())
-    synthetic: SyntheticConfig = param(SyntheticConfig())
-    image_lists: ImageListsConfig = param(ImageListsConfig())
-    folder: FolderConfig = param(FolderConfig())
+
+    @property
+    def own(self) -> Section:
+        """The section of the data set in use, data.<name>: the only one prepare reads (and tracks)."""
+        return getattr(self, self.name)
+
+
+# data.<name> for every registered data set, typed by its spec's section, so that the registry stays
+# the one list of data sets; each is validated on load, and a read records its keys as any section's
+DataConfig = make_dataclass(
+    "DataConfig",
+    [(spec.name, spec.params, param(spec.params())) for spec in DATASETS.values()],
+    bases=(DataSection,),
+    frozen=True,
+)
+DataConfig.__module__ = __name__
 
 
 @dataclass(frozen=True)
@@ -73,7 +57,7 @@ class SplitsConfig(Section):
 
 @dataclass(frozen=True)
 class ModelConfig(Section):
-    arch: str = param("resnet8", choices=ARCHS)
+    arch: str = param("resnet8", choices=tuple(ARCHS))
 
 
 @dataclass(frozen=True)

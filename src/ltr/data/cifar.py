@@ -3,8 +3,9 @@
 The archives are read with the file lists of torchvision's CIFAR10 / CIFAR100 classes; when they are
 missing, torchvision downloads them where the machine has internet. The long-tailed cut (seed 0, the
 profile of LDAM-DRW / RIDE / TADE) happens in the splits stage. As in those code bases, the balanced
-test set also serves as the val set. The other CIFAR's test set is the open set (CIFAR-10 for
-CIFAR-100 and the reverse), so both archives must be under data.root.
+test set also serves as the val set (their trait in ltr.config.datasets.cifar). The other CIFAR's
+test set is the open set (CIFAR-10 for CIFAR-100 and the reverse), so both archives must be under
+data.root.
 """
 
 import pickle
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ltr.config import DataConfig
+from ltr.config.datasets import dataset
+from ltr.data.prepared import traits_record
 from ltr.errors import LtrError
 
 
@@ -75,5 +78,6 @@ def prepare_cifar(cfg: DataConfig) -> dict:
     images = np.concatenate([train_x, test_x, open_x])
     labels = np.concatenate([train_y, test_y, np.full(len(open_x), -1)])
     pools = ["train"] * len(train_x) + ["test"] * len(test_x) + ["open"] * len(open_x)
-    info = {"name": cfg.name, "num_classes": len(names), "class_names": names, "val_from": "test"}
+    record = traits_record(dataset(cfg.name).traits)
+    info = {"name": cfg.name, "num_classes": len(names), "class_names": names, **record}
     return {"images": images, "labels": labels, "pools": pools, "info": info}

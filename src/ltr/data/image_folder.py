@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ltr.config import DataConfig
+from ltr.config.datasets.folder import FolderParams
 from ltr.data.image_lists import check_and_hash, files_info
 from ltr.errors import LtrError
 
@@ -70,7 +71,7 @@ def hold_out(train: dict[str, list[str]], per_class: int, seed: int, where: str)
     return kept, val
 
 
-def prepare_image_folder(cfg: DataConfig) -> dict:
+def prepare_image_folder(cfg: DataConfig, folder: FolderParams) -> dict:
     root, where = Path(cfg.root), f"data.root = {cfg.root!r}"
     for required in ("train", "test"):
         if not (root / required).is_dir():
@@ -84,8 +85,8 @@ def prepare_image_folder(cfg: DataConfig) -> dict:
     if (root / "val").is_dir():
         pools["val"] = class_folders(root, "val", where)
     else:
-        pools["train"], pools["val"] = hold_out(pools["train"], cfg.folder.val_per_class, cfg.seed, where)
-        held_out = {"from": "train", "per_class": cfg.folder.val_per_class}
+        pools["train"], pools["val"] = hold_out(pools["train"], folder.val_per_class, cfg.seed, where)
+        held_out = {"from": "train", "per_class": folder.val_per_class}
     pools["test"] = class_folders(root, "test", where)
     for pool in ("val", "test"):
         unknown = next((c for c in pools[pool] if c not in names), None)
@@ -111,5 +112,5 @@ def prepare_image_folder(cfg: DataConfig) -> dict:
         labels += [-1] * len(open_ids)
         pool_of += ["open"] * len(open_ids)
     digests = check_and_hash(root, ids, where)
-    info = {**files_info(cfg, names), "own_counts": True, **({"val_held_out": held_out} if held_out else {})}
+    info = {**files_info(cfg, folder, names), **({"val_held_out": held_out} if held_out else {})}
     return {"images": None, "ids": ids, "labels": labels, "pools": pool_of, "info": info, "digests": digests}

@@ -11,7 +11,8 @@ them out:
 Places-LT: Places_LT_*.txt and Places_LT_open/. iNaturalist 2018: iNaturalist18_train.txt and
 iNaturalist18_val.txt; its val list is also the test list (as in TADE and RIDE) and it has no open
 set. The lists are used verbatim: the training list is already long-tailed, so `data.imb_factor` does
-not apply. Their images are decoded by ltr.data.image_loader.
+not apply. Their images are decoded by ltr.data.image_loader. Each data set's list files and traits are
+declared in ltr.config.datasets.official_lists.
 """
 
 import hashlib
@@ -20,34 +21,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ltr.config import DataConfig
+from ltr.config.datasets import ImageFileParams, dataset
+from ltr.data.prepared import traits_record
 from ltr.data.split_list import read_split_list
 from ltr.errors import LtrError
 from ltr.layout import SHIFT_FACTORS
 
-# pool -> list file; "open_dir": the folder the open list's names are relative to
-LISTS = {
-    "imagenet_lt": {
-        "train": "ImageNet_LT_train.txt",
-        "val": "ImageNet_LT_val.txt",
-        "test": "ImageNet_LT_test.txt",
-        "open": "ImageNet_LT_open.txt",
-        "open_dir": "ImageNet_LT_open",
-    },
-    "places_lt": {
-        "train": "Places_LT_train.txt",
-        "val": "Places_LT_val.txt",
-        "test": "Places_LT_test.txt",
-        "open": "Places_LT_open.txt",
-        "open_dir": "Places_LT_open",
-    },
-    "inat2018": {"train": "iNaturalist18_train.txt", "test": "iNaturalist18_val.txt"},
-}
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
-def prepare_image_lists(cfg: DataConfig) -> dict:
-    """Read and check the official lists; the index names every image by its path under data.root."""
-    root, files = Path(cfg.root), LISTS[cfg.name]
+def prepare_image_lists(cfg: DataConfig, decoding: ImageFileParams, files: dict[str, str]) -> dict:
+    """Read and check the official lists (`files`: pool -> list file under data.root, and "open_dir",
+    the folder the open list's names are relative to); the index names every image by its path under
+    data.root."""
+    root = Path(cfg.root)
     if not root.is_dir():
         raise LtrError(f"data.root = {cfg.root!r} is not a directory; point it at the {cfg.name} images and lists")
     train = read_split_list(root / files["train"], num_classes=None, is_open=False)
@@ -72,11 +59,7 @@ def prepare_image_lists(cfg: DataConfig) -> dict:
         raise LtrError(f"image {ids[twice[0]]!r} is listed in {first} and in {second}; each image belongs to one split")
     test = {p: y for p, y, pool in zip(ids, labels, pools, strict=True) if pool == "test"}
     shifted = read_shifted_lists(root, files["test"].rsplit("_", 1)[0], files["test"], test, num_classes)
-    info = {
-        **files_info(cfg, [str(c) for c in range(num_classes)]),
-        "long_tailed": True,
-        **({} if "val" in files else {"val_from": "test"}),
-    }
+    info = files_info(cfg, decoding, [str(c) for c in range(num_classes)])
     return {
         "images": None,
         "ids": ids,
@@ -98,18 +81,18 @@ def first_repeated(ids: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def files_info(cfg: DataConfig, class_names: list[str]) -> dict:
+def files_info(cfg: DataConfig, decoding: ImageFileParams, class_names: list[str]) -> dict:
     """The prepared info of a data set of image files under data.root, decoded by ltr.data.image_loader."""
     return {
         "name": cfg.name,
-        "kind": "files",
         "root": str(Path(cfg.root)),
         "num_classes": len(class_names),
         "class_names": class_names,
-        "image_size": cfg.image_lists.crop_size,
-        "resize": cfg.image_lists.resize,
+        "image_size": decoding.crop_size,
+        "resize": decoding.resize,
         "mean": IMAGENET_MEAN,
         "std": IMAGENET_STD,
+        **traits_record(dataset(cfg.name).traits),
     }
 
 

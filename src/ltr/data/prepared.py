@@ -1,15 +1,19 @@
 """The prepared form of a data set, and its loading.
 
 data/prepared/ holds `index.csv` (id, label, pool: train / val / test / open) and `info.json`
-(classes, image size, normalisation). data/content/ fingerprints the images' bytes, apart from the
-index, so that each stage depends on the images it reads (README, "File contracts"): `training.txt`
-(the train and val pools, what the training stages read) and `all.txt` (every image, what the
-stages that predict read); for an image-file data set also `images.csv` (id, md5 of the file). An
-in-memory data set's pixels are data/prepared/images.npy itself, which every stage depends on, so its
-content files are constant. An in-memory data set ("kind": "memory") also holds
+(the data set's name, classes, image size, normalisation). data/content/ fingerprints the images'
+bytes, apart from the index, so that each stage depends on the images it reads (README, "File
+contracts"): `training.txt` (the train and val pools, what the training stages read) and `all.txt`
+(every image, what the stages that predict read); for an image-file data set also `images.csv` (id,
+md5 of the file). An in-memory data set's pixels are data/prepared/images.npy itself, which every
+stage depends on, so its content files are constant. An in-memory data set (Pixels.MEMORY) also holds
 `images.npy` (uint8, N x H x W x 3, CIFAR's layout) and its ids are `<pool>/<running number>`; an
-image-list data set ("kind": "files") names each image by its path under `info["root"]`. Split lists
+image-file data set (Pixels.FILES) names each image by its path under `info["root"]`. Split lists
 name images by these ids. Open-set images have label -1.
+
+What a stage does with a data set follows its traits, which the registry gives for the name that
+info.json records (ltr.config.datasets); info.json's older record of them (`kind`, `long_tailed`,
+`own_counts`, `val_from`) is still written, so that a prepared data set keeps its hash, and never read.
 """
 
 import csv
@@ -18,8 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ltr.config.datasets import Pixels, Traits, dataset
 from ltr.errors import LtrError
 from ltr.layout import PREPARED, read_json, write_json
+
+
+def traits_record(traits: Traits) -> dict:
+    """info.json's record of the traits that the splits stage once read from it, in its order."""
+    return {
+        **({"long_tailed": True} if traits.official_train_list else {}),
+        **({"own_counts": True} if traits.own_counts_at_imbalance_one else {}),
+        **({"val_from": "test"} if traits.val_from_test else {}),
+    }
 
 
 def write_prepared(
@@ -36,9 +50,9 @@ def write_prepared(
     """Write the index (and the image array of an in-memory set, whose ids are generated here), and
     the given shifted test lists as shifted/<split>.txt, one id per line; with `content`, the
     fingerprints of the images' bytes there (`digests`: the md5 of each image file, in `ids` order)."""
-    out = Path(out)
+    out, traits = Path(out), dataset(info["name"]).traits
     if content is not None:
-        write_content(Path(content), ids, pools, digests, info.get("val_from", "val"))
+        write_content(Path(content), ids, pools, digests, traits.val_pool)
     if shifted:
         (out / "shifted").mkdir()
         for name, paths in shifted.items():
@@ -55,11 +69,11 @@ def write_prepared(
         writer.writerow(["id", "label", "pool"])
         writer.writerows(zip(ids, np.asarray(labels).tolist(), pools, strict=True))
     info = {
-        "kind": "memory" if images is not None else "files",
+        "kind": traits.pixels.value,
         **info,
         "pools": {p: pools.count(p) for p in dict.fromkeys(pools)},
     }
-    if images is not None:
+    if traits.pixels is Pixels.MEMORY:
         np.save(out / "images.npy", images)
         mean, std = channel_stats(images[np.asarray(pools) == "train"])
         info.update(image_size=int(images.shape[1]), mean=mean, std=std)
@@ -107,7 +121,8 @@ class PreparedImages:
                 raise LtrError(f"{root / name} is missing: run `dvc repro prepare`")
         self.root = root
         self.info = read_json(root / "info.json")
-        self.in_memory = self.info.get("kind", "memory") == "memory"
+        self.traits = dataset(self.info["name"]).traits
+        self.in_memory = self.traits.pixels is Pixels.MEMORY
         with open(root / "index.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         self.row = {r["id"]: i for i, r in enumerate(rows)}

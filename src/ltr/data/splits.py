@@ -18,8 +18,8 @@ from ltr.metrics.groups import describe_rule, shot_groups
 
 
 def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) -> tuple[dict, dict]:
-    """Returns ({split name: (ids, labels)}, meta)."""
-    info = images.info
+    """Returns ({split name: (ids, labels)}, meta). What it does with the data set follows its traits."""
+    info, traits = images.info, images.traits
     num_classes = info["num_classes"]
     ids = np.asarray(images.ids)
     lists = {}
@@ -29,7 +29,7 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
         return ids[idx], images.labels[idx]
 
     train_ids, train_labels = pool("train")
-    if info.get("long_tailed"):  # an official LT list, used verbatim
+    if traits.official_train_list:  # long-tailed already: used verbatim
         lists["train"] = (train_ids, train_labels)
     elif data.profile == "one_tail":
         counts = one_tail_profile(num_classes, data.one_tail.head_count, data.one_tail.tail_count)
@@ -41,7 +41,7 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
             )
         keep = counted_indices(train_labels, counts, cfg.seed)
         lists["train"] = (train_ids[keep], train_labels[keep])
-    elif info.get("own_counts") and data.imb_factor == 1:  # an image folder keeps its own counts
+    elif traits.own_counts_at_imbalance_one and data.imb_factor == 1:  # a tree that is long-tailed already
         lists["train"] = (train_ids, train_labels)
     else:
         keep = long_tailed_indices(train_labels, num_classes, data.imb_factor, cfg.seed)
@@ -49,17 +49,17 @@ def build_splits(images: PreparedImages, data: DataConfig, cfg: SplitsConfig) ->
     train_counts = np.bincount(lists["train"][1], minlength=num_classes)
     if (train_counts == 0).any():
         empty = int(np.flatnonzero(train_counts == 0)[0])
-        if info.get("long_tailed"):
+        if traits.official_train_list:
             raise LtrError(f"the training list has no image of class {empty}; every class needs at least one")
         raise LtrError(
             f"data.imb_factor = {data.imb_factor} leaves class {empty} with no training image; "
             f"lower data.imb_factor (at most {min(np.bincount(train_labels))})"
         )
-    lists["val"] = pool(info.get("val_from", "val"))  # CIFAR-LT protocols validate on the test set
+    lists["val"] = pool(traits.val_pool)  # CIFAR-LT protocols validate on the test set
     test_ids, test_labels = pool("test")
     lists["test"] = (test_ids, test_labels)
     open_ids, _ = pool("open")
-    if len(open_ids):  # a data set without an open set (iNaturalist, synthetic with 0 open classes) has no list
+    if traits.open_set and len(open_ids):  # no list without open images (synthetic with 0 open classes)
         lists["open"] = (open_ids, np.full(len(open_ids), OPEN_LABEL))
 
     perms = per_class_permutations(test_labels, num_classes, cfg.seed)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ltr.config.datasets.synthetic import SyntheticParams
 from ltr.data.filters import gaussian_blur
 
 PARTS = 6  # object parts per class template: the first four large, the last two small details
@@ -304,3 +305,17 @@ def generate(spec: SyntheticSpec, per_class: dict[str, int], open_per_class: int
     labels = torch.cat(labels)
     images = torch.cat([render(templates, labels[i : i + chunk], spec, gen) for i in range(0, len(labels), chunk)])
     return {"images": images, "labels": labels, "pool": pools, "superclass": templates["superclass"]}
+
+
+def prepare_synthetic(s: SyntheticParams, seed: int) -> dict:
+    """The data set of data.synthetic as write_prepared takes it: the extra classes' test images are
+    the open set (label -1), and the class names say each class's super-class."""
+    spec = SyntheticSpec(s.num_classes, s.num_superclasses, s.open_classes, s.similarity, s.difficulty, s.image_size)
+    pools = {"train": s.train_per_class, "val": s.val_per_class, "test": s.test_per_class}
+    out = generate(spec, pools, open_per_class=s.test_per_class, seed=seed)
+    labels = out["labels"].numpy()
+    labels[labels >= s.num_classes] = -1
+    superclass = out["superclass"][: s.num_classes].tolist()
+    names = [f"super{sc:02d}_class{c:03d}" for c, sc in enumerate(superclass)]
+    info = {"name": "synthetic", "num_classes": s.num_classes, "class_names": names, "superclass": superclass}
+    return {"images": out["images"].numpy(), "labels": labels, "pools": out["pool"], "info": info}

@@ -3,19 +3,24 @@
 import torch
 import torch.nn as nn
 
+from ltr.config.archs import ARCHS, ArchSpec, Family
 from ltr.models.resnet_cifar import CifarResNet
 
-CIFAR_DEPTHS = {"resnet8": 8, "resnet20": 20, "resnet32": 32}
+
+def arch_spec(arch: str) -> ArchSpec:
+    """The registered architecture `arch` (ltr.config.archs); a checkpoint names it by its name."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
+    return ARCHS[arch]
 
 
 def create_backbone(arch: str) -> nn.Module:
-    if arch in CIFAR_DEPTHS:
-        return CifarResNet(CIFAR_DEPTHS[arch])
-    from ltr.models.resnet_torchvision import FACTORIES, TorchvisionBackbone  # torchvision costs 1.3 s to import
+    spec = arch_spec(arch)
+    if spec.family is Family.CIFAR_RESNET:
+        return CifarResNet(spec.depth)
+    from ltr.models.resnet_torchvision import TorchvisionBackbone  # torchvision costs 1.3 s to import
 
-    if arch in FACTORIES:
-        return TorchvisionBackbone(arch)
-    raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join([*CIFAR_DEPTHS, *FACTORIES])}")
+    return TorchvisionBackbone(spec)
 
 
 class Classifier(nn.Module):

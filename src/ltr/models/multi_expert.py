@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ltr.config.archs import ArchSpec, Family
+from ltr.models import arch_spec
 from ltr.models.heads import NormedLinear
 from ltr.models.resnet_cifar import BasicBlock, CifarResNet
 
@@ -41,10 +43,10 @@ def _cifar_split(depth: int, reduce: bool, expert_stages: int):
     return trunk, branch, widths[-1]
 
 
-def _torchvision_split(arch: str, reduce: bool, expert_stages: int):
-    from ltr.models.resnet_torchvision import FACTORIES
+def _torchvision_split(spec: ArchSpec, reduce: bool, expert_stages: int):
+    from ltr.models.resnet_torchvision import build_resnet
 
-    net = FACTORIES[arch]()
+    net = build_resnet(spec)
     stages = [net.layer1, net.layer2, net.layer3, net.layer4]
     shared = 4 - expert_stages
     trunk = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, *stages[:shared])
@@ -70,12 +72,11 @@ class MultiExpertNet(nn.Module):
         scale: float = 30.0,
     ):
         super().__init__()
-        from ltr.models import CIFAR_DEPTHS
-
-        if arch in CIFAR_DEPTHS:
-            trunk, branch, dim = _cifar_split(CIFAR_DEPTHS[arch], reduce_dimension, expert_stages)
+        spec = arch_spec(arch)
+        if spec.family is Family.CIFAR_RESNET:
+            trunk, branch, dim = _cifar_split(spec.depth, reduce_dimension, expert_stages)
         else:
-            trunk, branch, dim = _torchvision_split(arch, reduce_dimension, expert_stages)
+            trunk, branch, dim = _torchvision_split(spec, reduce_dimension, expert_stages)
         self.trunk = trunk
         self.branches = nn.ModuleList(branch() for _ in range(num_experts))
         self.heads = nn.ModuleList(NormedLinear(dim, num_classes, scale) for _ in range(num_experts))

@@ -1,28 +1,27 @@
-"""torchvision's ResNet / ResNeXt as backbones for large images (ImageNet-LT, Places-LT, iNaturalist).
-
-ResNet-10 (BasicBlock, [1, 1, 1, 1]) is OLTR's ImageNet-LT backbone; torchvision has no factory for it.
+"""torchvision's ResNet / ResNeXt as backbones for large images (ImageNet-LT, Places-LT, iNaturalist),
+built from the block layout their spec declares (ltr.config.archs.torchvision_resnet).
 """
 
 import torch
 import torch.nn as nn
-from torchvision.models import resnet
-from torchvision.models.resnet import BasicBlock, ResNet
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-FACTORIES = {
-    "resnet10": lambda: ResNet(BasicBlock, [1, 1, 1, 1]),
-    "resnet18": resnet.resnet18,
-    "resnet50": resnet.resnet50,
-    "resnet152": resnet.resnet152,
-    "resnext50_32x4d": resnet.resnext50_32x4d,
-}
+from ltr.config.archs import ArchSpec
+
+
+def build_resnet(spec: ArchSpec) -> ResNet:
+    """What torchvision's factory of the same name builds without weights, the same random draws
+    included (ResNet-10 has no factory: OLTR's ResNet(BasicBlock, [1, 1, 1, 1]))."""
+    block = Bottleneck if spec.bottleneck else BasicBlock
+    return ResNet(block, list(spec.layers), groups=spec.groups, width_per_group=spec.width_per_group)
 
 
 class TorchvisionBackbone(nn.Module):
     """Backbone: forward_map(x) -> last stage's map; forward(x) -> pooled feature."""
 
-    def __init__(self, arch: str):
+    def __init__(self, spec: ArchSpec):
         super().__init__()
-        net = FACTORIES[arch]()  # random init: no weights can be downloaded at run time
+        net = build_resnet(spec)  # random init: no weights can be downloaded at run time
         self.out_dim = net.fc.in_features
         net.fc = nn.Identity()
         self.net = net

@@ -1,0 +1,19 @@
+"""CIFAR-10 and CIFAR-100 from torchvision's python archives under data.root (ltr.data.cifar). As in the
+CIFAR-LT code bases, the balanced test set is also the val set; the other CIFAR's test set is the open set."""
+
+from typing import TYPE_CHECKING
+
+from ltr.config.datasets.spec import DatasetSpec, NoParams, Pixels, Traits
+
+if TYPE_CHECKING:
+    from ltr.config.sections import DataConfig
+
+
+def prepare(data: "DataConfig") -> dict:
+    from ltr.data.cifar import prepare_cifar  # numpy, torchvision: only prepare pays their import
+
+    return prepare_cifar(data)
+
+
+TRAITS = Traits(Pixels.MEMORY, val_from_test=True)
+SPECS = (DatasetSpec("cifar10", TRAITS, NoParams, prepare), DatasetSpec("cifar100", TRAITS, NoParams, prepare))
