@@ -389,7 +389,7 @@ def test_tade_reports_the_expert_mean_and_aggregates_only_the_shifted_splits():
     experts = {s: torch.randn(4, 3, 5, generator=gen).numpy() for s in splits}
     weights = {s: [0.2, 0.3, 0.5] for s in ["test", *SHIFTED_SPLITS]}
     weights["test_backward50"] = [0.0, 0.0, 1.0]
-    out = reported_logits(experts, weights)
+    out = reported_logits(experts, weights, SHIFTED_SPLITS)
     for split in ("train", "val", "test", "open"):  # closed.*, open.* and agnostic.uniform: the mean
         assert np.allclose(out[split], experts[split].mean(axis=1), atol=1e-6)
     assert np.allclose(out["test_backward50"], experts["test_backward50"][:, 2], atol=1e-6)

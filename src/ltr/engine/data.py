@@ -20,7 +20,7 @@ from ltr.data.prepared import PreparedImages
 from ltr.data.samplers import ClassAwareSampler, epoch_size
 from ltr.data.split_list import SplitList, read_split_list
 from ltr.engine.train import predict
-from ltr.layout import read_json, require
+from ltr.layout import SHIFTED_SPLITS, read_json, require
 
 MIN_LAST = 2  # images a process needs in a last, partial training batch (BatchNorm normalises over them)
 
@@ -47,6 +47,12 @@ class Data:
     @property
     def num_classes(self) -> int:
         return self.meta["num_classes"]
+
+    @property
+    def shifted_splits(self) -> tuple[str, ...]:
+        """The test lists drawn under forward- and backward-shifted class distributions (TADE's
+        protocol), in the order the reports list them."""
+        return SHIFTED_SPLITS
 
     def split(self, name: str) -> SplitList:
         return read_split_list(self.splits / f"{name}.txt", self.num_classes)

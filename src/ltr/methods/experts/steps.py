@@ -21,8 +21,7 @@ import torch.nn.functional as F
 
 from ltr.data.split_list import SplitList
 from ltr.engine.context import Context, MethodOutput
-from ltr.layout import EXPERT_SUBSETS
-from ltr.methods.experts.params import CalibrationParams, ExpertsParams
+from ltr.methods.experts.params import SPEC, CalibrationParams, ExpertsParams
 from ltr.models import Classifier, count_parameters, create_backbone, train_last_stages
 from ltr.models.calibration import JointCalibration
 
@@ -111,7 +110,7 @@ def fit_calibration(
 
 def logits(ctx: Context, p: ExpertsParams) -> MethodOutput:
     class_lists, ratios, per_expert, trained = [], [], [], []
-    for stage in (f"experts/{subset}" for subset in EXPERT_SUBSETS):
+    for stage in (s for s in SPEC.trained_in if s.startswith("experts/")):
         info = ctx.models.read(stage, "expert.json")
         if not info["classes"]:
             continue

@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 
 from ltr.engine.context import Context, MethodOutput
-from ltr.layout import SHIFTED_SPLITS
 from ltr.losses.diverse_experts import DiverseExpertLoss
 from ltr.methods.tade.params import AggregationParams, TadeParams, TadeTrain
 from ltr.models.multi_expert import MultiExpertNet
@@ -87,9 +86,9 @@ def logits(ctx: Context, p: TadeParams) -> MethodOutput:
     model = ctx.models.load("stage2", build(trained.arch, ctx.data.num_classes, trained.train, ctx.seed))
     expert_logits = ctx.data.predict_splits(model, forward=model.expert_logits)  # (N, 3, C), clean images
     weights, epochs = {}, {}
-    for split in ("test", *SHIFTED_SPLITS):
+    for split in ("test", *ctx.data.shifted_splits):
         weights[split], epochs[split] = learn_weights(ctx, model, split, p.logits.test_time)
-    out = reported_logits(expert_logits, weights)
+    out = reported_logits(expert_logits, weights, ctx.data.shifted_splits)
     uniform = aggregate(weights["test"], expert_logits["test"]).argmax(1) == ctx.data.split("test").labels
     info = {
         "weights": {s: [round(v, 4) for v in w] for s, w in weights.items()},
@@ -109,10 +108,12 @@ def aggregate(weights: list[float], expert_logits: np.ndarray) -> np.ndarray:
     return np.einsum("e,nec->nc", np.asarray(weights, dtype=np.float32), expert_logits)
 
 
-def reported_logits(expert_logits: dict[str, np.ndarray], weights: dict[str, list[float]]) -> dict[str, np.ndarray]:
+def reported_logits(
+    expert_logits: dict[str, np.ndarray], weights: dict[str, list[float]], shifted: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     """The plain mean of the experts for every split, as the original's test.py; the shifted test
     splits aggregated with the weights learned on each."""
     out = {split: z.mean(axis=1) for split, z in expert_logits.items()}
-    for split in SHIFTED_SPLITS:
+    for split in shifted:
         out[split] = aggregate(weights[split], expert_logits[split])
     return out
