@@ -1,25 +1,36 @@
 """Stage check_params: validates every section of params.yaml (the sections of the methods not in use
-too) before any other stage runs. Every stage depends on its output, whose content never changes, so
+too) before any other stage runs. Prepare depends on its first output, whose content never changes, so
 a rejected value stops `dvc repro` before DVC has removed any stage's outputs, and an accepted change
-re-runs no stage by itself."""
+re-runs no stage by itself. Its second output is the method in use's section as the stages read it,
+defaults filled in (data/method_params.yaml): the params file that the method's stages track, so that
+they re-run when a key they read changes, whether params.yaml gives it or the method's declaration."""
 
+import dataclasses
 import os
 from pathlib import Path
 
+import yaml
+
+from ltr import methods
 from ltr.config import load_config
 from ltr.errors import LtrError
-from ltr.layout import PARAMS_CHECKED
-from ltr.methods import check_all
+from ltr.layout import METHOD_PARAMS, PARAMS_CHECKED
 from ltr.runner import run_stage
 
 
 def main():
-    cfg = check_all(load_config())
+    cfg = methods.check_all(load_config())
     check_data_root(cfg.data.root)
-    PARAMS_CHECKED.parent.mkdir(parents=True, exist_ok=True)
-    tmp = PARAMS_CHECKED.with_suffix(".tmp")
-    tmp.write_text("params.yaml passed validation\n")
-    os.replace(tmp, PARAMS_CHECKED)
+    section = dataclasses.asdict(methods.section(cfg))
+    write_atomically(METHOD_PARAMS, yaml.safe_dump({cfg.method: section}, sort_keys=False))
+    write_atomically(PARAMS_CHECKED, "params.yaml passed validation\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def check_data_root(root: str) -> None:

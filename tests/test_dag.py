@@ -7,11 +7,11 @@ import yaml
 
 from conftest import REPO
 from ltr.dag import (
-    EVERY_DECLARATION,
-    METHOD_FOLDER,
     ROOT,
     code_deps,
     covers,
+    method_templates,
+    own,
     required,
     script_of,
     stages,
@@ -41,16 +41,12 @@ def test_code_deps_are_the_modules_the_stage_loads(stage, definition):
     fixed = [d for d in listed if "${method}" not in d]
     extra = sorted(d for d in fixed if not any(covers(d, f) for f in union))
     assert not extra, f"{stage} lists {extra} in its deps, which no method's run of it loads"
-    for template in (METHOD_FOLDER,):
-        # a stage that loads every declaration lists them all, the method in use among them
-        loads = stage not in EVERY_DECLARATION and any(
-            covers(template.replace("${method}", m), f) for m in method_names() for f in needed[m]
-        )
+    for template in method_templates(stage):
+        # the method in use's files (its folder, or its declaration for the params check) by `${method}`
+        loads = any(covers(own(template, m), f) for m in method_names() for f in needed[m])
         assert (template in listed) == loads, f"{stage}: {template} belongs in its deps iff the stage loads it"
-        own = {template.replace("${method}", m) for m in method_names()}
-        if stage not in EVERY_DECLARATION:
-            mine = {d for d in fixed if any(covers(o, d) for o in own)}
-            assert not mine, f"{stage}: one method's file is listed for every method: {mine}"
+        mine = {d for d in fixed if any(covers(own(template, m), d) for m in method_names())}
+        assert not mine, f"{stage}: one method's file is listed for every method: {mine}"
     assert len(set(listed)) == len(listed), f"{stage}: a dep is listed twice"
 
 

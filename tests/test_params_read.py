@@ -4,6 +4,8 @@ ltr.config records each key read; the reads are compared with dvc.yaml both ways
 untracked (no stale result), and every tracked key is read by some run (no needless re-run). Prepare
 tracks `data.${data.name}`, so a data set's run may read its own section and no other's."""
 
+import dataclasses
+
 import pytest
 import yaml
 
@@ -12,6 +14,7 @@ from ltr.methods import method_names, spec
 from ltr.presets import flatten, merge
 
 DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
+METHOD_PARAMS = "data/method_params.yaml"
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 # read by the training stages but deliberately not tracked: how a stage runs, not what it computes
 HOW_NOT_WHAT = {"runtime.nproc", "runtime.compile"}
@@ -20,11 +23,14 @@ MULTISTEP = {"schedule": "multistep", "milestones": [1], "gamma": 0.5}
 
 
 def tracked(stage: str, method: str, data: str) -> list[str]:
-    """The params `stage` tracks for `method` on data set `data`, as DVC interpolates them."""
+    """The params `stage` tracks for `method` on data set `data`, as DVC interpolates them: the keys of
+    params.yaml, and those of data/method_params.yaml (the method's section, which check_params writes as
+    the stages read it, so a key of either file is a key of params.yaml)."""
     name, _, item = stage.partition("@")
     definition = DVC_YAML["stages"][name]
     entries = (definition["do"] if "foreach" in definition else definition)["params"]
-    return [str(e).replace("${method}", method).replace("${item}", item).replace("${data.name}", data) for e in entries]
+    keys = [k for e in entries for k in (e[METHOD_PARAMS] if isinstance(e, dict) else [e])]
+    return [k.replace("${method}", method).replace("${item}", item).replace("${data.name}", data) for k in keys]
 
 
 def covered(key: str, entries: list[str]) -> bool:
@@ -136,3 +142,21 @@ def test_every_tracked_param_is_read(runs):
                 read = set().union(*(r for _, _, r in used))
                 unread = sorted(leaves(template) - read)
                 assert not unread, f"{stage} tracks {unread} but no run of it reads them"
+
+
+@pytest.mark.parametrize("section", [None, {"logits": {"alpha": 2.0}}], ids=["defaults", "params.yaml's"])
+def test_the_method_params_file_holds_the_section_the_method_reads(section, tmp_path, monkeypatch):
+    """data/method_params.yaml, which stage2 and logits track, is the method in use's section as its
+    stages read it: params.yaml's keys, and its declaration's defaults for the keys (or the whole
+    section) that params.yaml leaves out. So a method added as a folder alone runs and is tracked."""
+    from ltr.methods.tde.params import TdeParams
+
+    params = {k: v for k, v in PARAMS.items() if k != "tde"}
+    params = merge(params, {"method": "tde", "data": {"root": str(tmp_path)}, **({"tde": section} if section else {})})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(tmp_path)
+    stage_in_process("check_params", monkeypatch=monkeypatch)
+    expected = dataclasses.asdict(TdeParams())
+    if section:
+        expected["logits"]["alpha"] = 2.0
+    assert yaml.safe_load((tmp_path / METHOD_PARAMS).read_text()) == {"tde": expected}

@@ -200,44 +200,22 @@ def templates(root: Path) -> list[str]:
     return found
 
 
-def section_span(lines: list[str], name: str) -> tuple[int, int] | None:
-    """[start, end) of params.yaml's top-level section `name`: its line and the indented lines after it."""
-    start = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(name)}:(\s|$)", line)), None)
-    if start is None:
-        return None
-    end = start + 1
-    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
-        end += 1
-    while end > start + 1 and not lines[end - 1].strip():  # blank lines before the next section stay there
-        end -= 1
-    return start, end
+def has_section(params: str, name: str) -> bool:
+    """Whether params.yaml's text has a top-level key `name`."""
+    return re.search(rf"^{re.escape(name)}:(\s|$)", params, re.MULTILINE) is not None
 
 
-def check_new_method(root: Path, name: str, template: str, params: str) -> None:
+def check_new_method(root: Path, name: str, template: str) -> None:
     if not name.isidentifier() or keyword.iskeyword(name):
         raise LtrError(f"{name!r} is not a Python identifier; give a name such as my_method")
     existing = [p for p in ((root / METHODS / name), (root / METHODS / f"{name}.py")) if p.exists()]
     if existing:
         raise LtrError(f"{name} exists already: {existing[0].relative_to(root)}")
-    if section_span(params.splitlines(keepends=True), name):
+    if has_section((root / "params.yaml").read_text(), name):
         raise LtrError(f"{name} exists already: params.yaml has a top-level {name}: section")
     valid = templates(root)
     if template not in valid:
         raise LtrError(f"{template!r} is not a template; give one of {', '.join(valid)}")
-    if section_span(params.splitlines(keepends=True), template) is None:
-        raise LtrError(f"params.yaml has no {template}: section to copy")
-
-
-def with_section(params: str, template: str, name: str, all_templates: list[str]) -> str:
-    """params.yaml with a copy of the template's section as `name:`, inserted as text (comments kept)
-    before the templates' block: the first template's section and the comment lines right above it."""
-    lines = [line if line.endswith("\n") else f"{line}\n" for line in params.splitlines(keepends=True)]
-    start, end = section_span(lines, template)
-    copy = [f"{name}:  # copied from {template} by `ltr new-method`\n", *lines[start + 1 : end]]
-    at = min(section_span(lines, t)[0] for t in all_templates if section_span(lines, t))
-    while at > 0 and lines[at - 1].startswith("#"):
-        at -= 1
-    return "".join(lines[:at] + copy + lines[at:])
 
 
 def copy_folder(root: Path, template: str, name: str) -> Path:
@@ -251,40 +229,16 @@ def copy_folder(root: Path, template: str, name: str) -> Path:
     return target
 
 
-def write_code_deps(root: Path) -> None:
-    """ltr.dag's writer, run on the project's own sources (its src first on the path), so that the new
-    method is found whichever checkout this `ltr` was installed from."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run(
-        [sys.executable, "-m", "ltr.dag", str(root / "dvc.yaml")], cwd=root, env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        raise LtrError(f"deriving dvc.yaml's code deps failed: {lines[-1]}")
-
-
 def new_method(args: argparse.Namespace) -> None:
-    """A new method is its folder and its params.yaml section; dvc.yaml names the method in use's files
-    by its folder (src/ltr/methods/${method}), and the params check's deps gain its declaration."""
+    """A new method is its folder and nothing else: the registry finds it by its folder, dvc.yaml names
+    the method in use's files by `${method}`, and its params are its declaration's defaults until
+    params.yaml gives it a section (check_params writes them for its stages to track)."""
     root = project_root()
-    params_file = root / "params.yaml"
-    params = params_file.read_text()
-    check_new_method(root, args.name, args.template, params)
-    folder = copy_folder(root, args.template, args.name)
-    params_file.write_text(with_section(params, args.template, args.name, templates(root)))
-    try:
-        write_code_deps(root)
-    except LtrError:
-        # nothing half-made is left behind (the writer writes dvc.yaml only once it has derived it all)
-        params_file.write_text(params)
-        shutil.rmtree(folder)
-        raise
-    folder = folder.relative_to(root)
+    check_new_method(root, args.name, args.template)
+    folder = copy_folder(root, args.template, args.name).relative_to(root)
     print(f"created {folder}/ from {args.template}: params.py (its declaration) and steps.py (its steps)")
-    print(f"added {args.name}: to params.yaml (a copy of {args.template}:)")
-    print(f"added {folder}/params.py to the params check's deps in dvc.yaml (python -m ltr.dag)")
-    print(f"next: write the formula in {folder}/steps.py and its params in {folder}/params.py and params.yaml; then")
-    print(f"  git add {folder} params.yaml dvc.yaml")
+    print(f"next: write the formula in {folder}/steps.py and its params in {folder}/params.py; then")
+    print(f"  git add {folder}")
     print(f"  dvc exp run -S method={args.name}")
 
 
@@ -324,7 +278,7 @@ def add_new_method(commands) -> None:
     new = commands.add_parser(
         "new-method",
         help="a new method, copied from a template (README, 'Add a method')",
-        description="Copy TEMPLATE's folder (src/ltr/methods/TEMPLATE) and params.yaml section as NAME's.",
+        description="Copy TEMPLATE's folder (src/ltr/methods/TEMPLATE) as NAME's: the one folder a method is.",
     )
     new.add_argument("name", metavar="NAME", help="the new method's name, a Python identifier (e.g. my_method)")
     new.add_argument(

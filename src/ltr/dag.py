@@ -8,8 +8,10 @@ ones `ltr.methods` registers. Torch-free: it reads the sources, it imports only 
 
 A method's files are named by its folder, src/ltr/methods/${method} (a listed folder covers every file
 under it), so that the stages that run the method in use need no edit of dvc.yaml when a method is
-added. The params check lists every method's declaration, src/ltr/methods/<name>/params.py, one by
-one: DVC has no patterns, and an edit of a method's steps must not re-run it.
+added. The params check names the method in use's declaration alone, src/ltr/methods/${method}/params.py:
+it validates every method's section, but writes only that method's (data/method_params.yaml), and an
+edit of a method's steps must not re-run it; another method's declaration is checked again when a run
+switches to it (a change of params.yaml re-runs the check).
 """
 
 import ast
@@ -29,7 +31,7 @@ METHOD_FOLDER = f"{METHODS}/${{method}}"  # the method in use's declaration and 
 # ask which stages it trains in), and when they load its steps (ltr.methods.<name>.steps): logits
 # always, a training stage only when the method trains there (else it writes its "unused" output).
 LOADS_METHOD = {"pretrain": "pretrain", "stage2": "stage2", "experts": "experts", "logits": None}
-EVERY_DECLARATION = {"check_params"}  # validates the sections of all methods
+CHECKS_PARAMS = {"check_params"}  # loads every declaration, and writes the section of the method in use
 
 
 def module_file(name: str) -> Path | None:
@@ -77,13 +79,23 @@ def required(stage: str, script: Path, method: str) -> set[str]:
     """The files, relative to the project, that `stage` loads when it runs `script` for `method`."""
     files = closure(script)
     kind = stage.split("@")[0]
-    if kind in EVERY_DECLARATION:
-        files |= closure(*(f for m in method_names() for f in method_files(m, "params")))
-    if kind in LOADS_METHOD:
+    if kind in LOADS_METHOD or kind in CHECKS_PARAMS:
         files |= closure(*method_files(method, "params"))
-        if LOADS_METHOD[kind] is None or spec(method).uses(LOADS_METHOD[kind]):
-            files |= closure(*method_files(method, "steps"))
+    if kind in LOADS_METHOD and (LOADS_METHOD[kind] is None or spec(method).uses(LOADS_METHOD[kind])):
+        files |= closure(*method_files(method, "steps"))
     return {str(f.relative_to(ROOT)) for f in files}
+
+
+def method_templates(stage: str) -> list[str]:
+    """How the deps of `stage` name the method in use's files: its folder, or, for the params check,
+    its package and declaration alone (an edit of its steps re-runs no check)."""
+    if stage.split("@")[0] in CHECKS_PARAMS:
+        return [f"{METHOD_FOLDER}/__init__.py", f"{METHOD_FOLDER}/params.py"]
+    return [METHOD_FOLDER]
+
+
+def own(template: str, method: str) -> str:
+    return template.replace("${method}", method)
 
 
 def covers(dep: str, file: str) -> bool:
@@ -122,15 +134,13 @@ def code_deps(definition: dict) -> list[str]:
 
 
 def derived_code_deps(stage: str, definition: dict) -> list[str]:
-    """The code deps tests/test_dag.py requires: the script, the method's folder where the stage loads
-    its files, then every other module any method's run loads (every declaration, for the params
-    check), sorted."""
+    """The code deps tests/test_dag.py requires: the script, the method in use's files where the stage
+    loads them (method_templates), then every other module any method's run loads, sorted."""
     script = script_of(definition)
     needed = {m: required(stage, ROOT / script, m) for m in method_names()}
-    own = {m: METHOD_FOLDER.replace("${method}", m) for m in needed}
-    loads = stage.split("@")[0] not in EVERY_DECLARATION and any(covers(own[m], f) for m in needed for f in needed[m])
-    fixed = {f for m in needed for f in needed[m] if not (loads and covers(own[m], f))}
-    return [script, *([METHOD_FOLDER] if loads else []), *sorted(fixed - {script})]
+    used = [t for t in method_templates(stage) if any(covers(own(t, m), f) for m in needed for f in needed[m])]
+    fixed = {f for m in needed for f in needed[m] if not any(covers(own(t, m), f) for t in used)}
+    return [script, *used, *sorted(fixed - {script})]
 
 
 def write_code_deps(path: Path = ROOT / "dvc.yaml") -> None:

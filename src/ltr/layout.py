@@ -16,6 +16,10 @@ from pathlib import Path
 from ltr.errors import LtrError
 
 PARAMS_CHECKED = Path("data/params_checked")  # the constant output of check_params, which every stage depends on
+# the method in use's params section as its stages read it (params.yaml's, defaults filled in), written by
+# check_params: the params file that stage2, experts and logits track, so that a method needs no section
+# in params.yaml (adding one is adding its folder)
+METHOD_PARAMS = Path("data/method_params.yaml")
 PREPARED = Path("data/prepared")
 CONTENT = Path("data/content")  # fingerprints of the images' bytes (ltr.data.prepared)
 SPLITS = Path("data/splits")

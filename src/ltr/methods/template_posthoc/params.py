@@ -1,5 +1,5 @@
-"""The post-hoc template's params (README, "Add a method"): copy this file and
-src/ltr/methods/template_posthoc.py under your method's name, then its params.yaml section."""
+"""The post-hoc template's params (README, "Add a method"): `ltr new-method` copies this folder, this file
+with it, under your method's name; its defaults are your method's params until params.yaml has a section."""
 
 from dataclasses import dataclass
 

@@ -4,8 +4,8 @@ every split list, divided by one temperature T, given or chosen on the val split
 log-likelihood). Every argmax, so every accuracy, stays softmax's; the confidences change, and with
 them ECE, NLL and open-set rejection.
 
-Your own: `ltr new-method <name>` copies this folder to src/ltr/methods/<name>/ and its params.yaml
-section to <name>:; then replace `scaled` with your formula.
+Your own: `ltr new-method <name>` copies this folder to src/ltr/methods/<name>/, the one folder a
+method is; then replace `scaled` with your formula.
 """
 
 import numpy as np

@@ -1,5 +1,5 @@
-"""The trained template's params (README, "Add a method"): copy this file and
-src/ltr/methods/template_trained.py under your method's name, then its params.yaml section."""
+"""The trained template's params (README, "Add a method"): `ltr new-method` copies this folder, this file
+with it, under your method's name; its defaults are your method's params until params.yaml has a section."""
 
 from dataclasses import dataclass
 

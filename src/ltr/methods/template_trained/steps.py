@@ -3,8 +3,8 @@ with class-weighted cross-entropy, each class weighted by n_c ** -power (its tra
 normalised to a mean weight of 1: power 0 is plain cross-entropy, 1 inverse class frequency (the
 re-weighting baseline of the long-tailed papers, e.g. Cui et al., CVPR 2019).
 
-Your own: `ltr new-method <name> --from template_trained` copies this folder to src/ltr/methods/<name>/
-and its params.yaml section to <name>:; then change `class_weights` and `train_stage2`'s step.
+Your own: `ltr new-method <name> --from template_trained` copies this folder to src/ltr/methods/<name>/,
+the one folder a method is; then change `class_weights` and `train_stage2`'s step.
 """
 
 import torch
