@@ -4,9 +4,11 @@
 their folders and loads a method's declaration or steps by name, so that a stage loads the method
 in use only (dvc.yaml names its folder as src/ltr/methods/${method}). Torch-free.
 
-A method's section is params.yaml's key of its name: `train`, read by its stage-2 step (stage 2 tracks
-`<method>.train`), and `logits`, read by its logits step (`<method>.logits`), so that a post-hoc change
-such as `-S tde.logits.alpha=2` re-runs only the logits stage and evaluation.
+A method's section is params.yaml's key of its name, or its declaration's defaults where params.yaml
+has none: `train`, read by its stage-2 step, and `logits`, read by its logits step. check_params writes
+the section of the method in use to data/method_params.yaml, where stage 2 tracks `<method>.train` and
+the logits stage `<method>.logits`, so that a post-hoc change such as `-S tde.logits.alpha=2` re-runs
+only the logits stage and evaluation.
 """
 
 import importlib
