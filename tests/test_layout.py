@@ -14,6 +14,21 @@ from ltr.dag import imports
 SRC = REPO / "src" / "ltr"
 MAX_LINES = 60
 STAGE_LAYER = ("ltr.pipeline", "ltr.method_stage", "ltr.methods")
+# docs/architecture.md's floors, top to bottom: a module imports from its own floor or the ones below
+FLOORS = [
+    ["stages", "ltr.cli"],
+    ["ltr.report", "ltr.presets", "ltr.dag", "bench"],
+    ["ltr.method_stage", "ltr.pipeline"],
+    ["ltr.methods"],
+    ["ltr.engine"],
+    ["ltr.data", "ltr.models", "ltr.losses"],
+    ["ltr.processes", "ltr.device", "ltr.metrics", "ltr.runner"],
+    ["ltr.config", "ltr.layout"],
+    ["ltr.errors", "ltr.workspace", "ltr.dvc_process", "ltr"],
+]
+# a data set's registry entry imports its reader inside its prepare function, so that only prepare pays
+# for numpy, PIL or torch: the one import that runs up, and only when prepare is called
+UPWARD = ("ltr.config.datasets", "ltr.data")
 
 
 def sources(folder: Path) -> list[Path]:
@@ -26,6 +41,31 @@ def is_in(module: str, package: str) -> bool:
 
 def rel(path: Path) -> str:
     return str(path.relative_to(REPO))
+
+
+def floor(module: str) -> int | None:
+    """The floor of a module: that of the longest name of FLOORS it falls under."""
+    found = [(len(name), i) for i, names in enumerate(FLOORS) for name in names if is_in(module, name)]
+    return max(found)[1] if found else None
+
+
+def module_of(path: Path) -> str:
+    if path.is_relative_to(SRC):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    return path.relative_to(REPO).parts[0]  # stages/, bench/
+
+
+def test_every_import_runs_down_the_floors():
+    files = [*sources(SRC), *sources(REPO / "stages"), *sources(REPO / "bench")]
+    upward = sorted(
+        f"{rel(path)} imports {module}"
+        for path in files
+        for module in imports(path)
+        if floor(module) < floor(module_of(path))
+        and not (is_in(module_of(path), UPWARD[0]) and is_in(module, UPWARD[1]))
+    )
+    assert not upward, upward
 
 
 @pytest.mark.parametrize("folder", ["engine", "methods"])
