@@ -45,11 +45,13 @@ class Section:
         return value
 
 
-def param(default, *, ge=None, gt=None, le=None, lt=None, choices=None):
-    """A dataclass field with its allowed range or choices."""
-    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
+def param(default, *, ge=None, gt=None, le=None, lt=None, choices=None, help=None, deviation=None):
+    """A dataclass field with its allowed range or choices, and its one line of help: why it has this
+    default, and the original's value where it differs (`deviation`: what differs from the original
+    code, and why)."""
+    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "help": help, "deviation": deviation}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     if dataclasses.is_dataclass(default):
         return field(default_factory=lambda: default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -141,8 +143,9 @@ def build_section(cls, raw, where: str):
             given = raw.get(f.name)
             merged = {**default, **given} if isinstance(given, dict) else default if given is None else given
             values[f.name] = build_section(hints[f.name], merged, key)
-        elif f.name in raw:
-            values[f.name] = coerce(raw[f.name], hints[f.name], key, f.metadata)
+        else:  # a default too: an int default of a float field loads as a float, as written in params.yaml
+            value = raw[f.name] if f.name in raw else f.default_factory() if callable(f.default_factory) else f.default
+            values[f.name] = coerce(value, hints[f.name], key, f.metadata)
     section = cls(**values)
     object.__setattr__(section, "_path", where)
     return section

@@ -24,13 +24,14 @@ SHARED = "shared"  # the folder of what several methods share: not a method
 @dataclass(frozen=True)
 class MethodSpec:
     params: type  # its params.yaml section, named like the method
-    summary: str  # one line: what it does
+    summary: str  # one line: what it does (with `paper`, params.yaml's comment on its section)
     # the model directories (under data/models) whose training its final model carries; pretrain,
     # stage2 and experts/* are the stages it trains in, the others write their constant "unused" output
     trained_in: tuple[str, ...] = ("stage1",)
     # a template to copy (README, "Add a method"): registered and tested like any method, but not one of
     # the comparison's methods (`make report` leaves it out)
     template: bool = False
+    paper: str = ""  # the original: authors, venue and year
 
     def uses(self, stage: str) -> bool:
         """Whether the method trains in `stage` (pretrain, stage2, experts)."""
