@@ -2,6 +2,8 @@
 `ltr new-method` followed by `dvc exp run` of the new method on the tiny repository."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +14,16 @@ from conftest import REPO, commit, ran_stages, run
 from ltr.cli import HEADLINE, main, render, rows_of, table, with_section
 from ltr.workspace import copy_pipeline
 
-COMMANDS = [[], ["show"], ["report"], ["presets"], ["presets", "check"], ["presets", "args"], ["new-method"]]
+COMMANDS = [
+    [],
+    ["show"],
+    ["report"],
+    ["presets"],
+    ["presets", "check"],
+    ["presets", "args"],
+    ["new-method"],
+    ["params"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "ltr")
@@ -83,13 +94,32 @@ def test_new_method_refuses_in_one_line(project, monkeypatch, capsys, args, mess
     assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
 
 
-def test_new_section_goes_before_the_templates_with_every_comment_kept():
+@pytest.mark.parametrize("name, before", [("mine", "oltr:"), ("zzz", "# Templates to copy"), ("aaa", "# Ren et al.")])
+def test_new_section_goes_where_the_rendering_puts_it(name, before):
+    """In the registry's order (softmax first, then by name), the templates last: where `ltr params
+    --write` would write it, above the block comment of the section that follows."""
     text = (REPO / "params.yaml").read_text()
-    out = with_section(text, "template_trained", "mine", ["template_posthoc", "template_trained"])
-    body = text.split("\ntemplate_trained:", 1)[1].split("\n", 1)[1]  # its lines after its key: the last section
-    at = text.index("# Templates to copy")
-    assert out == text[:at] + "mine:  # copied from template_trained by `ltr new-method`\n" + body + text[at:]
-    assert yaml.safe_load(out)["mine"] == yaml.safe_load(text)["template_trained"]
+    methods = [p.parent.name for p in (REPO / "src/ltr/methods").glob("*/params.py")]
+    out = with_section(text, "template_trained", name, methods, ["template_posthoc", "template_trained"])
+    section = text[text.index("\ntemplate_trained:") + 1 :].replace("template_trained:", f"{name}:", 1)
+    at = text.index(f"\n{before}") + 1
+    assert out == text[:at] + section + text[at:]
+    assert yaml.safe_load(out)[name] == yaml.safe_load(text)["template_trained"]
+
+
+def test_a_new_method_keeps_params_yaml_the_rendering(project, tmp_path):
+    """`ltr new-method` in a copy of the project: its params.yaml is still what `ltr params --write`
+    renders from the declarations, the new method's (a copy of the template's) among them."""
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    env = {**os.environ, "PYTHONPATH": str(copy / "src")}
+    for command in (
+        ["-m", "ltr.cli", "new-method", "mine", "--from", "template_trained"],
+        ["-m", "ltr.cli", "params", "--check"],
+    ):
+        result = subprocess.run([sys.executable, *command], cwd=copy, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert result.stdout == "params.yaml is the rendering of the declarations\n"
 
 
 def test_show_lists_what_differs_and_the_headline_metrics():

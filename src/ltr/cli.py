@@ -4,6 +4,7 @@
     ltr report [--methods ...] [--seeds ...] `make report` (ltr.report.compare)
     ltr presets check FILE... | args FILE   the papers' settings (ltr.presets)
     ltr new-method NAME [--from TEMPLATE]   a new method copied from a template (README, "Add a method")
+    ltr params --check | --write            params.yaml against its rendering from the declarations
 
 Torch-free at import, so that `ltr --help` answers at once: each command imports what it needs.
 Errors are one line, `error: ...`, and exit status 2.
@@ -228,13 +229,16 @@ def check_new_method(root: Path, name: str, template: str, params: str) -> None:
         raise LtrError(f"params.yaml has no {template}: section to copy")
 
 
-def with_section(params: str, template: str, name: str, all_templates: list[str]) -> str:
+def with_section(params: str, template: str, name: str, methods: list[str], all_templates: list[str]) -> str:
     """params.yaml with a copy of the template's section as `name:`, inserted as text (comments kept)
-    before the templates' block: the first template's section and the comment lines right above it."""
+    where `ltr params --write` would write it (ltr.params_file): before the first method section that
+    follows it in the registry's order (softmax first, then by name), else before the templates' block;
+    a section's block comment, right above it, stays with it."""
     lines = [line if line.endswith("\n") else f"{line}\n" for line in params.splitlines(keepends=True)]
     start, end = section_span(lines, template)
-    copy = [f"{name}:  # copied from {template} by `ltr new-method`\n", *lines[start + 1 : end]]
-    at = min(section_span(lines, t)[0] for t in all_templates if section_span(lines, t))
+    copy = [re.sub(rf"^{re.escape(template)}:", f"{name}:", lines[start]), *lines[start + 1 : end]]
+    after = [m for m in methods if m not in all_templates and m != "softmax" and m > name] or all_templates
+    at = min(span[0] for span in map(lambda m: section_span(lines, m), after) if span)
     while at > 0 and lines[at - 1].startswith("#"):
         at -= 1
     return "".join(lines[:at] + copy + lines[at:])
@@ -271,7 +275,8 @@ def new_method(args: argparse.Namespace) -> None:
     params = params_file.read_text()
     check_new_method(root, args.name, args.template, params)
     folder = copy_folder(root, args.template, args.name)
-    params_file.write_text(with_section(params, args.template, args.name, templates(root)))
+    methods = [p.parent.name for p in (root / METHODS).glob("*/params.py") if p.parent.name != "shared"]
+    params_file.write_text(with_section(params, args.template, args.name, methods, templates(root)))
     try:
         write_code_deps(root)
     except LtrError:
@@ -288,6 +293,16 @@ def new_method(args: argparse.Namespace) -> None:
     print(f"  dvc exp run -S method={args.name}")
 
 
+# -- ltr params ------------------------------------------------------------------------------------------
+
+
+def params(args: argparse.Namespace) -> None:
+    from ltr import params_file  # imports every method's declaration (torch-free)
+
+    path = project_root() / "params.yaml"
+    print(params_file.write(path) if args.write else params_file.check(path))
+
+
 # -- the parser ----------------------------------------------------------------------------------------
 
 
@@ -302,6 +317,7 @@ def parser() -> argparse.ArgumentParser:
     presets = commands.add_parser("presets", help="check a preset, or give the `dvc exp run` arguments that apply it")
     add_preset_commands(presets.add_subparsers(dest="presets_command", required=True, metavar="{check,args}"))
     add_new_method(commands)
+    add_params(commands)
     return top
 
 
@@ -335,6 +351,19 @@ def add_new_method(commands) -> None:
         help="template_posthoc (post hoc, the default) or template_trained (trains in stage 2)",
     )
     new.set_defaults(run=new_method)
+
+
+def add_params(commands) -> None:
+    check = commands.add_parser(
+        "params",
+        help="check params.yaml against its declarations, or write it from them",
+        description="params.yaml is rendered from the dataclass fields that declare every default and its help "
+        "(ltr.params_file): --check names the first key that differs, --write regenerates the file.",
+    )
+    what = check.add_mutually_exclusive_group(required=True)
+    what.add_argument("--check", action="store_true", help="fail, naming the first key that differs from the rendering")
+    what.add_argument("--write", action="store_true", help="write params.yaml from the declarations")
+    check.set_defaults(run=params)
 
 
 def main(argv: list[str] | None = None) -> int:

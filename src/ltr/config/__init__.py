@@ -81,6 +81,9 @@ class Config(Section):
     runtime: RuntimeConfig = param(
         RuntimeConfig(), help="how the stages run, not what they compute (nproc and compile: untracked)"
     )
+    # the declared shared schedules as params.yaml gives them (checked against their declarations by
+    # ltr.methods.check_all, which knows them all); the sections have merged them already
+    schedules: dict = field(default_factory=dict, repr=False)
     # every other top-level key: a method's section, as params.yaml gives it (ltr.methods builds it)
     method_sections: dict = field(default_factory=dict, repr=False)
 
@@ -91,10 +94,11 @@ def parse_config(raw: dict) -> Config:
     declared = {f.name: f for f in dataclasses.fields(Config)}  # not `fields`: ltr.config.fields is a module
     seed = coerce(raw.get("seed", declared["seed"].default), int, "seed", declared["seed"].metadata)
     sections = {name: build_section(cls, raw.get(name), name) for name, cls in SECTIONS.items()}
-    others = {k: v for k, v in raw.items() if k not in ("method", "seed", *SECTIONS)}
+    others = {k: v for k, v in raw.items() if k not in ("method", "seed", "schedules", *SECTIONS)}
     config = Config(
         method=raw.get("method", declared["method"].default),
         seed=seed,
+        schedules=raw.get("schedules", {}),
         method_sections=others,
         **sections,
     )

@@ -48,7 +48,7 @@ class Section:
 def param(default, *, ge=None, gt=None, le=None, lt=None, choices=None, help=None, deviation=None):
     """A dataclass field with its allowed range or choices, and its one line of help: why it has this
     default, and the original's value where it differs (`deviation`: what differs from the original
-    code, and why)."""
+    code, and why). params.yaml's comments are rendered from them (ltr.params_file)."""
     meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "help": help, "deviation": deviation}
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
@@ -149,3 +149,55 @@ def build_section(cls, raw, where: str):
     section = cls(**values)
     object.__setattr__(section, "_path", where)
     return section
+
+
+# -- schedules declared once -------------------------------------------------------------------------
+
+SHARED_SCHEDULES: dict[str, type] = {}  # name -> the section class whose defaults it is, parents first
+
+
+def shared_schedule(name: str, help: str):
+    """Class decorator: the class's schedule defaults are one that params.yaml declares once, as the
+    anchor `schedules.<name>`, which every section of the class (or a subclass) merges (`<<: *name`)
+    before its own keys. `help` says who shares it and why."""
+
+    def mark(cls):
+        cls.__shared_schedule__ = (name, help)  # in the class's own namespace: subclasses find the nearest
+        SHARED_SCHEDULES[name] = cls
+        return cls
+
+    return mark
+
+
+def schedule_of(cls) -> type | None:
+    """The nearest class in cls's bases (itself included) that declares a shared schedule."""
+    return next((base for base in cls.__mro__ if "__shared_schedule__" in vars(base)), None)
+
+
+def schedule_keys(cls) -> list[str]:
+    """A schedule's keys: the fields of the root shared schedule above cls (TrainConfig's)."""
+    root = [base for base in cls.__mro__ if "__shared_schedule__" in vars(base)][-1]
+    return [f.name for f in dataclasses.fields(root)]
+
+
+def check_shared_schedules(raw) -> None:
+    """params.yaml's `schedules` holds the declared schedules, unchanged: `dvc exp run -S` writes every
+    section that merges one out in full, so a value set there (-S schedules.x.lr=...) would reach no
+    section while the experiment recorded it. A section's own key is what sets a value."""
+    if not isinstance(raw, dict):
+        raise LtrError(f"params.yaml: schedules must be a mapping of schedules, got {raw!r}")
+    for name, given in raw.items():
+        if name not in SHARED_SCHEDULES:
+            raise LtrError(f"params.yaml: unknown schedule 'schedules.{name}'; declared: {', '.join(SHARED_SCHEDULES)}")
+        cls, given = SHARED_SCHEDULES[name], given or {}
+        declared = {key: getattr(cls(), key) for key in schedule_keys(cls)}
+        differing = [k for k in declared if given.get(k, declared[k]) != declared[k]] + sorted(
+            set(given) - set(declared)
+        )
+        if differing:
+            key = differing[0]
+            raise LtrError(
+                f"params.yaml: schedules.{name}.{key} = {given.get(key)!r} is not its declared default "
+                f"{declared.get(key)!r}; a -S there reaches no section (DVC writes the sections out in full): set "
+                f"the sections' own keys (-S crt.train.{key}=...), or change {cls.__name__} and `ltr params --write`"
+            )

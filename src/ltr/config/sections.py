@@ -1,12 +1,12 @@
 """The params sections shared by every method: data, splits, model, the stage-1 and pre-training
-schedules, logits, eval and runtime. Each field carries its default, its allowed values and its help
-(one line: why this default); params.yaml repeats them with comments."""
+schedules, logits, eval and runtime. Each field carries its default, its allowed values and its help,
+from which params.yaml is rendered (ltr.params_file)."""
 
 from dataclasses import dataclass, make_dataclass
 
 from ltr.config.archs import ARCHS
 from ltr.config.datasets import DATASETS
-from ltr.config.fields import Section, param
+from ltr.config.fields import Section, param, shared_schedule
 
 SCHEDULES = ("cosine", "multistep", "constant")
 
@@ -87,11 +87,15 @@ class ModelConfig(Section):
     )
 
 
+@shared_schedule(
+    "from_scratch",
+    "stage 1's: the methods that train from scratch (and pretrain) merge it, to compare with softmax at equal cost",
+)
 @dataclass(frozen=True)
 class TrainConfig(Section):
     """A training schedule. These defaults are the from-scratch one of stage 1, which the methods that
-    train from scratch repeat in their own `train` sections so that they compare with softmax at
-    equal cost."""
+    train from scratch share (params.yaml's schedules.from_scratch) so that they compare with softmax
+    at equal cost."""
 
     epochs: int = param(
         30,
@@ -118,6 +122,10 @@ class TrainConfig(Section):
     )
 
 
+@shared_schedule(
+    "fine_tune",
+    "the methods that fine-tune the stage-1 model (cRT, LWS, OLTR, SSP's classifier): shorter, a lower rate",
+)
 @dataclass(frozen=True)
 class FineTuneConfig(TrainConfig):
     """The schedule of a method that fine-tunes the stage-1 model (cRT, LWS, OLTR, SSP's classifier,

@@ -16,6 +16,7 @@ from functools import cache
 from types import ModuleType
 
 from ltr.config import SECTIONS, Config, Section, build_section
+from ltr.config.fields import check_shared_schedules
 from ltr.errors import LtrError
 
 SHARED = "shared"  # the folder of what several methods share: not a method
@@ -78,11 +79,12 @@ def check_all(cfg: Config) -> Config:
     """cfg, after checking what only the registry knows: every top-level key is a shared section or a
     method's, the method is registered, and every method's section is valid (the methods not in use
     too): what check_params and the presets check."""
-    allowed = ["method", "seed", *SECTIONS, *method_names()]
+    allowed = ["method", "seed", "schedules", *SECTIONS, *method_names()]
     unknown = sorted(set(cfg.method_sections) - set(method_names()))
     if unknown:
         raise LtrError(f"params.yaml: unknown key '{unknown[0]}'; top-level keys allowed: {', '.join(allowed)}")
     for name in method_names():
         section(cfg, name)
+    check_shared_schedules(cfg.schedules)  # after every declaration is loaded: the methods declare some
     _known(cfg.method)
     return cfg

@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 
-from ltr.config.fields import Section, param
+from ltr.config.fields import Section, param, shared_schedule
 from ltr.config.sections import SCHEDULES, FineTuneConfig
 from ltr.methods import MethodSpec
 from ltr.methods.shared.params import Empty
 
 
+@shared_schedule("expert", "each expert's (experts.many, medium, few): the original's ImageNet-LT schedule")
 @dataclass(frozen=True)
 class ExpertParams(FineTuneConfig):
     """One expert's schedule. The defaults are the original's ImageNet-LT ones: SGD at lr 0.1 for a
