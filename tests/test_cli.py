@@ -23,6 +23,7 @@ COMMANDS = [
     ["presets", "args"],
     ["new-method"],
     ["params"],
+    ["explain"],
 ]
 
 

@@ -5,6 +5,7 @@
     ltr presets check FILE... | args FILE   the papers' settings (ltr.presets)
     ltr new-method NAME [--from TEMPLATE]   a new method copied from a template (README, "Add a method")
     ltr params --check | --write            params.yaml against its rendering from the declarations
+    ltr explain KEY                         a key's value, default, range, help, tracking stages, readers
 
 Torch-free at import, so that `ltr --help` answers at once: each command imports what it needs.
 Errors are one line, `error: ...`, and exit status 2.
@@ -293,7 +294,7 @@ def new_method(args: argparse.Namespace) -> None:
     print(f"  dvc exp run -S method={args.name}")
 
 
-# -- ltr params ------------------------------------------------------------------------------------------
+# -- ltr params, ltr explain -----------------------------------------------------------------------------
 
 
 def params(args: argparse.Namespace) -> None:
@@ -301,6 +302,12 @@ def params(args: argparse.Namespace) -> None:
 
     path = project_root() / "params.yaml"
     print(params_file.write(path) if args.write else params_file.check(path))
+
+
+def explain(args: argparse.Namespace) -> None:
+    from ltr.explain import explain as explain_key
+
+    print(explain_key(args.key, project_root()))
 
 
 # -- the parser ----------------------------------------------------------------------------------------
@@ -364,6 +371,15 @@ def add_params(commands) -> None:
     what.add_argument("--check", action="store_true", help="fail, naming the first key that differs from the rendering")
     what.add_argument("--write", action="store_true", help="write params.yaml from the declarations")
     check.set_defaults(run=params)
+    about = commands.add_parser(
+        "explain",
+        help="a key's value, default, range, help, the stages that track it and the code that reads it",
+        description="What a params.yaml key is: its value in params.yaml, its default (and the shared schedule it "
+        "comes from), its type and range, its help, the stages whose dvc.yaml params track it and the code that "
+        "reads it (an AST scan of src/ltr and stages/).",
+    )
+    about.add_argument("key", metavar="KEY", help="a dotted key: stage1.lr, tde.logits.alpha, schedules.fine_tune.lr")
+    about.set_defaults(run=explain)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,7 @@ HEADER = (
     "Rendered by `ltr params --write` from the declarations (src/ltr/config/, src/ltr/methods/<name>/params.py): "
     "every default and comment here is a field's, and `ltr params --check` (and a test) fails where this file "
     "differs. To change a default, change its field and rewrite the file; to try a value, `dvc exp run -S "
-    "key=value`."
+    "key=value`. `ltr explain KEY`: a key's default, range, help, the stages that track it and the code that reads it."
 )
 SCHEDULES = (
     "Training schedules, declared once: each section of a schedule merges it (`<<: *name`) and writes the keys in "
@@ -190,7 +190,7 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- every key with its declaration ----------------------------------------------------------------------
+# -- every key, for `ltr explain` and the tests ----------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,13 @@ def check_range(value, meta: dict, key: str) -> None:
             raise LtrError(f"params.yaml: {key} = {value} is out of range: must be {symbol} {bound}")
 
 
+def allowed(meta: dict) -> str:
+    """The range or choices of a field, as check_range enforces them ("" when any value of its type is)."""
+    if meta.get("choices") is not None:
+        return "one of: " + ", ".join(meta["choices"])
+    return ", ".join(f"{symbol} {meta[name]}" for name, (symbol, _) in _BOUNDS.items() if meta.get(name) is not None)
+
+
 def coerce(value, tp, key: str, meta: dict | None = None):
     """value checked against the annotation tp and the allowed range or choices of its field."""
     value = _coerce(value, tp, key)
