@@ -12,11 +12,12 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, commit, run
 from ltr.config import Section, parse_config
 from ltr.errors import LtrError
 from ltr.methods import check_all
 from ltr.params_file import check, declarations, render, scalar
+from ltr.workspace import copy_pipeline
 
 # the last hand-written params.yaml: the rendering must resolve to its values, key for key
 HAND_WRITTEN = "bdcb006"
@@ -111,3 +112,26 @@ def test_a_value_set_in_schedules_is_refused():
     raw["schedules"] = {"mine": {}}
     with pytest.raises(LtrError, match="unknown schedule 'schedules.mine'; declared: from_scratch, fine_tune, expert"):
         check_all(parse_config(raw))
+
+
+@pytest.mark.e2e
+def test_dvc_sets_a_sections_key_in_the_rendered_file_and_check_params_refuses_one_in_schedules(tmp_path):
+    """The rendered file as DVC 3.67.1 reads it: `-S crt.train.lr` sets cRT's rate alone (the other
+    sections that merge fine_tune keep theirs); `-S schedules.fine_tune.lr` would set none, and the
+    first stage refuses it."""
+    repo = tmp_path / "repo"
+    copy_pipeline(REPO, repo)
+    run(["git", "init", "-q"], repo)
+    run(["git", "config", "user.name", "ltr tests"], repo)
+    run(["git", "config", "user.email", "tests@ltr.invalid"], repo)
+    commit(repo, "the rendered params")
+    run(["dvc", "exp", "run", "-S", "crt.train.lr=0.1", "check_params"], repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    assert (params["crt"]["train"]["lr"], params["lws"]["train"]["lr"], params["schedules"]["fine_tune"]["lr"]) == (
+        0.1,
+        0.05,
+        0.05,
+    )
+    refused = run(["dvc", "exp", "run", "-S", "schedules.fine_tune.lr=0.3", "check_params"], repo, check=False)
+    assert refused.returncode != 0
+    assert "schedules.fine_tune.lr = 0.3 is not its declared default 0.05" in refused.stdout + refused.stderr
