@@ -5,6 +5,7 @@ to the values of the hand-written file they replaced, and every field carries it
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,13 @@ def test_every_field_has_help():
     ]
     assert not missing, missing
     assert all("\n" not in d.help for d in declarations().values())
+
+
+def test_the_keys_the_params_page_names_are_declared():
+    """docs/params.md's table of keys names declared keys (`<name>`, `<method>`: any section's)."""
+    rows = [line for line in (REPO / "docs/params.md").read_text().splitlines() if line.startswith("| `")]
+    named = [key for row in rows for key in re.findall(r"`([^`]+)`", row.split("|")[1]) if "<" not in key]
+    assert named and not [key for key in named if key not in declarations()], named
 
 
 def test_a_value_set_in_schedules_is_refused():
