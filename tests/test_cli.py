@@ -11,7 +11,17 @@ from conftest import REPO, commit, ran_stages, run
 from ltr.cli import HEADLINE, main, render, rows_of, table
 from ltr.workspace import copy_pipeline
 
-COMMANDS = [[], ["show"], ["report"], ["presets"], ["presets", "check"], ["presets", "args"], ["new-method"]]
+COMMANDS = [
+    [],
+    ["show"],
+    ["report"],
+    ["presets"],
+    ["presets", "check"],
+    ["presets", "args"],
+    ["new-method"],
+    ["params"],
+    ["explain"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "ltr")

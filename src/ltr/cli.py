@@ -4,6 +4,8 @@
     ltr report [--methods ...] [--seeds ...] `make report` (ltr.report.compare)
     ltr presets check FILE... | args FILE   the papers' settings (ltr.presets)
     ltr new-method NAME [--from TEMPLATE]   a new method copied from a template (README, "Add a method")
+    ltr params --check | --write            params.yaml against its rendering from the declarations
+    ltr explain KEY                         a key's value, default, range, help, tracking stages, readers
 
 Torch-free at import, so that `ltr --help` answers at once: each command imports what it needs.
 Errors are one line, `error: ...`, and exit status 2.
@@ -242,6 +244,22 @@ def new_method(args: argparse.Namespace) -> None:
     print(f"  dvc exp run -S method={args.name}")
 
 
+# -- ltr params, ltr explain -----------------------------------------------------------------------------
+
+
+def params(args: argparse.Namespace) -> None:
+    from ltr import params_file  # imports every method's declaration (torch-free)
+
+    path = project_root() / "params.yaml"
+    print(params_file.write(path) if args.write else params_file.check(path))
+
+
+def explain(args: argparse.Namespace) -> None:
+    from ltr.explain import explain as explain_key
+
+    print(explain_key(args.key, project_root()))
+
+
 # -- the parser ----------------------------------------------------------------------------------------
 
 
@@ -256,6 +274,7 @@ def parser() -> argparse.ArgumentParser:
     presets = commands.add_parser("presets", help="check a preset, or give the `dvc exp run` arguments that apply it")
     add_preset_commands(presets.add_subparsers(dest="presets_command", required=True, metavar="{check,args}"))
     add_new_method(commands)
+    add_params(commands)
     return top
 
 
@@ -289,6 +308,28 @@ def add_new_method(commands) -> None:
         help="template_posthoc (post hoc, the default) or template_trained (trains in stage 2)",
     )
     new.set_defaults(run=new_method)
+
+
+def add_params(commands) -> None:
+    check = commands.add_parser(
+        "params",
+        help="check params.yaml against its declarations, or write it from them",
+        description="params.yaml is rendered from the dataclass fields that declare every default and its help "
+        "(ltr.params_file): --check names the first key that differs, --write regenerates the file.",
+    )
+    what = check.add_mutually_exclusive_group(required=True)
+    what.add_argument("--check", action="store_true", help="fail, naming the first key that differs from the rendering")
+    what.add_argument("--write", action="store_true", help="write params.yaml from the declarations")
+    check.set_defaults(run=params)
+    about = commands.add_parser(
+        "explain",
+        help="a key's value, default, range, help, the stages that track it and the code that reads it",
+        description="What a params.yaml key is: its value in params.yaml, its default (and the shared schedule it "
+        "comes from), its type and range, its help, the stages whose dvc.yaml params track it and the code that "
+        "reads it (an AST scan of src/ltr and stages/).",
+    )
+    about.add_argument("key", metavar="KEY", help="a dotted key: stage1.lr, tde.logits.alpha, schedules.fine_tune.lr")
+    about.set_defaults(run=explain)
 
 
 def main(argv: list[str] | None = None) -> int:

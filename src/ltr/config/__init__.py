@@ -8,6 +8,7 @@ when a stage asks for it (`ltr.methods.section`), or every method's at once (`lt
 the params check, presets), so a stage loads the declaration of the method in use only, or none.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -60,16 +61,29 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Config(Section):
-    method: str
-    seed: int  # training seed: model init, batch order, augmentation
-    data: DataConfig
-    splits: SplitsConfig
-    model: ModelConfig
-    stage1: TrainConfig
-    pretrain: PretrainConfig
-    logits: LogitsConfig
-    eval: EvalConfig
-    runtime: RuntimeConfig
+    method: str = param(
+        "softmax",
+        help="The method whose stage-2 training, logits and metrics the pipeline produces. One of the registered "
+        'methods (README, "Methods"); `dvc exp run -S method=...` switches it and reuses every cached stage.',
+    )
+    seed: int = param(0, ge=0, help="training seed: model init, batch order, augmentation")
+    data: DataConfig = param(DataConfig(), help="the data set: prepare builds it, splits cuts its LT profile")
+    splits: SplitsConfig = param(SplitsConfig(), help="the split lists and the many / medium / few-shot groups")
+    model: ModelConfig = param(ModelConfig(), help="the backbone of every training stage")
+    stage1: TrainConfig = param(TrainConfig(), help="the shared representation = the softmax baseline")
+    pretrain: PretrainConfig = param(
+        PretrainConfig(),
+        help="self-supervised pre-training of the backbone (labels unused), for methods that use it (ssp); stage "
+        "1 starts from it. Other methods write a constant output here, so these settings never re-train stage 1.",
+    )
+    logits: LogitsConfig = param(LogitsConfig(), help="the logits stage's own settings")
+    eval: EvalConfig = param(EvalConfig(), help="the metrics of the evaluate stage")
+    runtime: RuntimeConfig = param(
+        RuntimeConfig(), help="how the stages run, not what they compute (nproc and compile: untracked)"
+    )
+    # the declared shared schedules as params.yaml gives them (checked against their declarations by
+    # ltr.methods.check_all, which knows them all); the sections have merged them already
+    schedules: dict = field(default_factory=dict, repr=False)
     # every other top-level key: a method's section, as params.yaml gives it (ltr.methods builds it)
     method_sections: dict = field(default_factory=dict, repr=False)
 
@@ -77,10 +91,17 @@ class Config(Section):
 def parse_config(raw: dict) -> Config:
     if not isinstance(raw, dict):
         raise LtrError("params.yaml must be a mapping of sections")
-    seed = coerce(raw.get("seed", 0), int, "seed", {"ge": 0})
+    declared = {f.name: f for f in dataclasses.fields(Config)}  # not `fields`: ltr.config.fields is a module
+    seed = coerce(raw.get("seed", declared["seed"].default), int, "seed", declared["seed"].metadata)
     sections = {name: build_section(cls, raw.get(name), name) for name, cls in SECTIONS.items()}
-    others = {k: v for k, v in raw.items() if k not in ("method", "seed", *SECTIONS)}
-    config = Config(method=raw.get("method", "softmax"), seed=seed, method_sections=others, **sections)
+    others = {k: v for k, v in raw.items() if k not in ("method", "seed", "schedules", *SECTIONS)}
+    config = Config(
+        method=raw.get("method", declared["method"].default),
+        seed=seed,
+        schedules=raw.get("schedules", {}),
+        method_sections=others,
+        **sections,
+    )
     object.__setattr__(config, "_path", "")  # top-level keys record as `method`, `seed`
     return config
 

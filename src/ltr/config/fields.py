@@ -45,11 +45,13 @@ class Section:
         return value
 
 
-def param(default, *, ge=None, gt=None, le=None, lt=None, choices=None):
-    """A dataclass field with its allowed range or choices."""
-    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
+def param(default, *, ge=None, gt=None, le=None, lt=None, choices=None, help=None, deviation=None):
+    """A dataclass field with its allowed range or choices, and its one line of help: why it has this
+    default, and the original's value where it differs (`deviation`: what differs from the original
+    code, and why). params.yaml's comments are rendered from them (ltr.params_file)."""
+    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "help": help, "deviation": deviation}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     if dataclasses.is_dataclass(default):
         return field(default_factory=lambda: default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -114,6 +116,13 @@ def check_range(value, meta: dict, key: str) -> None:
             raise LtrError(f"params.yaml: {key} = {value} is out of range: must be {symbol} {bound}")
 
 
+def allowed(meta: dict) -> str:
+    """The range or choices of a field, as check_range enforces them ("" when any value of its type is)."""
+    if meta.get("choices") is not None:
+        return "one of: " + ", ".join(meta["choices"])
+    return ", ".join(f"{symbol} {meta[name]}" for name, (symbol, _) in _BOUNDS.items() if meta.get(name) is not None)
+
+
 def coerce(value, tp, key: str, meta: dict | None = None):
     """value checked against the annotation tp and the allowed range or choices of its field."""
     value = _coerce(value, tp, key)
@@ -141,8 +150,61 @@ def build_section(cls, raw, where: str):
             given = raw.get(f.name)
             merged = {**default, **given} if isinstance(given, dict) else default if given is None else given
             values[f.name] = build_section(hints[f.name], merged, key)
-        elif f.name in raw:
-            values[f.name] = coerce(raw[f.name], hints[f.name], key, f.metadata)
+        else:  # a default too: an int default of a float field loads as a float, as written in params.yaml
+            value = raw[f.name] if f.name in raw else f.default_factory() if callable(f.default_factory) else f.default
+            values[f.name] = coerce(value, hints[f.name], key, f.metadata)
     section = cls(**values)
     object.__setattr__(section, "_path", where)
     return section
+
+
+# -- schedules declared once -------------------------------------------------------------------------
+
+SHARED_SCHEDULES: dict[str, type] = {}  # name -> the section class whose defaults it is, parents first
+
+
+def shared_schedule(name: str, help: str):
+    """Class decorator: the class's schedule defaults are one that params.yaml declares once, as the
+    anchor `schedules.<name>`, which every section of the class (or a subclass) merges (`<<: *name`)
+    before its own keys. `help` says who shares it and why."""
+
+    def mark(cls):
+        cls.__shared_schedule__ = (name, help)  # in the class's own namespace: subclasses find the nearest
+        SHARED_SCHEDULES[name] = cls
+        return cls
+
+    return mark
+
+
+def schedule_of(cls) -> type | None:
+    """The nearest class in cls's bases (itself included) that declares a shared schedule."""
+    return next((base for base in cls.__mro__ if "__shared_schedule__" in vars(base)), None)
+
+
+def schedule_keys(cls) -> list[str]:
+    """A schedule's keys: the fields of the root shared schedule above cls (TrainConfig's)."""
+    root = [base for base in cls.__mro__ if "__shared_schedule__" in vars(base)][-1]
+    return [f.name for f in dataclasses.fields(root)]
+
+
+def check_shared_schedules(raw) -> None:
+    """params.yaml's `schedules` holds the declared schedules, unchanged: `dvc exp run -S` writes every
+    section that merges one out in full, so a value set there (-S schedules.x.lr=...) would reach no
+    section while the experiment recorded it. A section's own key is what sets a value."""
+    if not isinstance(raw, dict):
+        raise LtrError(f"params.yaml: schedules must be a mapping of schedules, got {raw!r}")
+    for name, given in raw.items():
+        if name not in SHARED_SCHEDULES:
+            raise LtrError(f"params.yaml: unknown schedule 'schedules.{name}'; declared: {', '.join(SHARED_SCHEDULES)}")
+        cls, given = SHARED_SCHEDULES[name], given or {}
+        declared = {key: getattr(cls(), key) for key in schedule_keys(cls)}
+        differing = [k for k in declared if given.get(k, declared[k]) != declared[k]] + sorted(
+            set(given) - set(declared)
+        )
+        if differing:
+            key = differing[0]
+            raise LtrError(
+                f"params.yaml: schedules.{name}.{key} = {given.get(key)!r} is not its declared default "
+                f"{declared.get(key)!r}; a -S there reaches no section (DVC writes the sections out in full): set "
+                f"the sections' own keys (-S crt.train.{key}=...), or change {cls.__name__} and `ltr params --write`"
+            )

@@ -18,6 +18,7 @@ from functools import cache
 from types import ModuleType
 
 from ltr.config import SECTIONS, Config, Section, build_section
+from ltr.config.fields import check_shared_schedules
 from ltr.errors import LtrError
 
 SHARED = "shared"  # the folder of what several methods share: not a method
@@ -26,13 +27,14 @@ SHARED = "shared"  # the folder of what several methods share: not a method
 @dataclass(frozen=True)
 class MethodSpec:
     params: type  # its params.yaml section, named like the method
-    summary: str  # one line: what it does
+    summary: str  # one line: what it does (with `paper`, params.yaml's comment on its section)
     # the model directories (under data/models) whose training its final model carries; pretrain,
     # stage2 and experts/* are the stages it trains in, the others write their constant "unused" output
     trained_in: tuple[str, ...] = ("stage1",)
     # a template to copy (README, "Add a method"): registered and tested like any method, but not one of
     # the comparison's methods (`make report` leaves it out)
     template: bool = False
+    paper: str = ""  # the original: authors, venue and year
 
     def uses(self, stage: str) -> bool:
         """Whether the method trains in `stage` (pretrain, stage2, experts)."""
@@ -79,11 +81,12 @@ def check_all(cfg: Config) -> Config:
     """cfg, after checking what only the registry knows: every top-level key is a shared section or a
     method's, the method is registered, and every method's section is valid (the methods not in use
     too): what check_params and the presets check."""
-    allowed = ["method", "seed", *SECTIONS, *method_names()]
+    allowed = ["method", "seed", "schedules", *SECTIONS, *method_names()]
     unknown = sorted(set(cfg.method_sections) - set(method_names()))
     if unknown:
         raise LtrError(f"params.yaml: unknown key '{unknown[0]}'; top-level keys allowed: {', '.join(allowed)}")
     for name in method_names():
         section(cfg, name)
+    check_shared_schedules(cfg.schedules)  # after every declaration is loaded: the methods declare some
     _known(cfg.method)
     return cfg

@@ -16,4 +16,4 @@ def prepare(data: "DataConfig") -> dict:
 
 
 TRAITS = Traits(Pixels.MEMORY, val_from_test=True)
-SPECS = (DatasetSpec("cifar10", TRAITS, NoParams, prepare), DatasetSpec("cifar100", TRAITS, NoParams, prepare))
+SPECS = tuple(DatasetSpec(name, TRAITS, NoParams, prepare, "nothing to set") for name in ("cifar10", "cifar100"))

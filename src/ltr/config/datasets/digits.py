@@ -14,4 +14,4 @@ def prepare(data: "DataConfig") -> dict:
     return prepare_digits(data.seed)
 
 
-SPECS = (DatasetSpec("digits", Traits(Pixels.MEMORY), NoParams, prepare),)
+SPECS = (DatasetSpec("digits", Traits(Pixels.MEMORY), NoParams, prepare, "scikit-learn's digits: nothing to set"),)

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FolderParams(ImageFileParams):
-    # images of each class held out of train/ as the val split when the tree has no val/ folder
-    val_per_class: int = param(20, ge=1)
+    val_per_class: int = param(
+        20, ge=1, help="without val/: images of each class held out of train/ as val (drawn by data.seed)"
+    )
 
 
 def prepare(data: "DataConfig") -> dict:
@@ -23,4 +24,5 @@ def prepare(data: "DataConfig") -> dict:
     return prepare_image_folder(data, data.folder)
 
 
-SPECS = (DatasetSpec("folder", Traits(Pixels.FILES, own_counts_at_imbalance_one=True), FolderParams, prepare),)
+HELP = 'your own image tree: train/<class>/*, test/<class>/*, optional val/, open/ (README, "Your own data")'
+SPECS = (DatasetSpec("folder", Traits(Pixels.FILES, own_counts_at_imbalance_one=True), FolderParams, prepare, HELP),)

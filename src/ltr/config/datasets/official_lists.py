@@ -36,7 +36,8 @@ def prepare(data: "DataConfig") -> dict:
 
 
 def _spec(name: str, **traits) -> DatasetSpec:
-    return DatasetSpec(name, Traits(Pixels.FILES, official_train_list=True, **traits), ImageFileParams, prepare)
+    traits = Traits(Pixels.FILES, official_train_list=True, **traits)
+    return DatasetSpec(name, traits, ImageFileParams, prepare, "the official lists' images, decoded as the papers do")
 
 
 SPECS = (_spec("imagenet_lt"), _spec("places_lt"), _spec("inat2018", val_from_test=True, open_set=False))

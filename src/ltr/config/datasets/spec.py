@@ -34,6 +34,7 @@ class DatasetSpec:
     traits: Traits
     params: type[Section]  # its section, data.<name>
     prepare: Callable[..., dict]  # (DataConfig) -> the arguments of ltr.data.prepared.write_prepared
+    help: str = ""  # one line on its section, data.<name> (params.yaml's comment)
 
 
 @dataclass(frozen=True)
@@ -47,5 +48,5 @@ class ImageFileParams(Section):
 
     # RandomResizedCrop size to train, CenterCrop size to test. Not `size`: DVC leaves params named size
     # (and nfiles) out of its run-cache key, so a changed value would restore the old output
-    crop_size: int = param(224, ge=8)
-    resize: int = param(256, ge=8)  # Resize before the test-time centre crop
+    crop_size: int = param(224, ge=8, help="RandomResizedCrop size to train, CenterCrop size to test")
+    resize: int = param(256, ge=8, help="Resize before the test-time centre crop, the papers' 256 for 224")

@@ -10,10 +10,13 @@ from ltr.methods.shared.params import Empty
 
 @dataclass(frozen=True)
 class BalancedSoftmaxParams(Section):
-    train: TrainConfig = param(TrainConfig())
-    logits: Empty = param(Empty())
+    train: TrainConfig = param(TrainConfig(), help="from scratch, on stage 1's schedule")
+    logits: Empty = param(Empty(), help="nothing after training: the prior is in the loss only")
 
 
 SPEC = MethodSpec(
-    BalancedSoftmaxParams, "trains from scratch with the training prior added to the logits in the loss", ("stage2",)
+    BalancedSoftmaxParams,
+    "trains from scratch with the training prior added to the logits in the loss",
+    ("stage2",),
+    paper="Ren et al., NeurIPS 2020",
 )

@@ -7,4 +7,5 @@ SPEC = MethodSpec(
     RetrainingParams,
     "re-trains a new linear classifier on frozen stage-1 features, class-balanced sampling",
     ("stage1", "stage2"),
+    paper="Kang et al., ICLR 2020",
 )

@@ -9,13 +9,15 @@ from ltr.methods.shared.params import Empty
 
 @dataclass(frozen=True)
 class LogitAdjustLogits(Section):
-    tau: float = param(1.0, ge=0.0)
+    tau: float = param(1.0, ge=0.0, help="the paper's 1: the adjustment for the balanced error")
 
 
 @dataclass(frozen=True)
 class LogitAdjustParams(Section):
-    train: Empty = param(Empty())
-    logits: LogitAdjustLogits = param(LogitAdjustLogits())
+    train: Empty = param(Empty(), help="no training: post hoc, on the stage-1 logits")
+    logits: LogitAdjustLogits = param(LogitAdjustLogits(), help="the adjustment, in the logits stage")
 
 
-SPEC = MethodSpec(LogitAdjustParams, "post-hoc: stage-1 logits minus tau * log(training prior)")
+SPEC = MethodSpec(
+    LogitAdjustParams, "post-hoc: stage-1 logits minus tau * log(training prior)", paper="Menon et al., ICLR 2021"
+)

@@ -10,31 +10,40 @@ from ltr.methods.shared.params import Empty
 
 @dataclass(frozen=True)
 class OltrTrain(FineTuneConfig):
-    # lr: the meta-embedding classifier's; the backbone, attention and fc layer train at lr x
-    # backbone_lr_factor (ImageNet-LT stage 2: 0.1 and 0.01)
-    lr: float = param(0.1, gt=0.0)
-    backbone_lr_factor: float = param(0.1, ge=0.0)
-    centroid_lr: float = param(0.01, ge=0.0)
-    centroid_loss_weight: float = param(0.01, ge=0.0)
-    # original: the released code's hand-written centroid update, which this weight does not scale;
-    # autograd: the exact gradient of the weighted loss (centroids 20-100x slower here)
-    centroid_gradient: str = param("original", choices=("original", "autograd"))
-    samples_per_class: int = param(4, ge=1)  # class-aware sampling: images of one class per draw
-    attention: bool = True  # modulated attention on the last feature map
-    fc_dim: int = param(0, ge=0)  # 0: none; else Linear(feature -> fc_dim) + ReLU after pooling (papers: 512)
-    freeze_backbone: bool = False  # Places-LT: only attention and the fc layer train in the feature model
-    reach_scale: float = param(10.0, gt=0.0)  # reachability = reach_scale / distance to the nearest centroid
-    cos_scale: float = param(16.0, gt=0.0)  # scale of the cosine-norm classifier
+    lr: float = param(0.1, gt=0.0, help="the meta-embedding classifier's (ImageNet-LT stage 2)")
+    backbone_lr_factor: float = param(0.1, ge=0.0, help="backbone, attention and fc layer at lr x 0.1 = 0.01")
+    centroid_lr: float = param(0.01, ge=0.0, help="the centroids' own SGD rate, the original's")
+    centroid_loss_weight: float = param(0.01, ge=0.0, help="of the discriminative centroid loss, the original's")
+    centroid_gradient: str = param(
+        "original",
+        choices=("original", "autograd"),
+        help="the released code's centroid update, not scaled by the 0.01 (or: autograd, the weighted loss's exact "
+        "gradient: centroids 20-100x slower here)",
+    )
+    samples_per_class: int = param(4, ge=1, help="class-aware sampling: 32 classes x 4 images in a batch of 128")
+    attention: bool = param(True, help="modulated attention on the last feature map")
+    fc_dim: int = param(
+        0,
+        ge=0,
+        help="0: none; else Linear + ReLU to this size after pooling",
+        deviation="the papers' fc_add: 512, on ResNet-10's 512-d feature; ResNet-8's is 64-d (presets: 512)",
+    )
+    freeze_backbone: bool = param(False, help="Places-LT: only attention and the fc layer train in the feature model")
+    reach_scale: float = param(
+        10.0, gt=0.0, help="reachability = this / distance to the nearest centroid, the original's"
+    )
+    cos_scale: float = param(16.0, gt=0.0, help="scale of the cosine-norm classifier, the original's")
 
 
 @dataclass(frozen=True)
 class OltrParams(Section):
-    train: OltrTrain = param(OltrTrain())
-    logits: Empty = param(Empty())
+    train: OltrTrain = param(OltrTrain(), help="fine-tunes stage 1 with attention and the meta-embedding classifier")
+    logits: Empty = param(Empty(), help="nothing after training")
 
 
 SPEC = MethodSpec(
     OltrParams,
     "meta embedding with centroid memory, modulated attention, class-aware sampling (stage 2)",
     ("stage1", "stage2"),
+    paper="Liu et al., CVPR 2019",
 )

@@ -29,10 +29,10 @@ def check_number_or_auto(value, key: str, positive: bool = False) -> None:
 class RetrainingTrain(FineTuneConfig):
     """cRT, LWS and SSP's classifier: a fine-tuning schedule and class-aware sampling."""
 
-    samples_per_class: int = param(4, ge=1)  # class-aware sampling as in the released configs
+    samples_per_class: int = param(4, ge=1, help="class-aware sampling, as the released configs")
 
 
 @dataclass(frozen=True)
 class RetrainingParams(Section):
-    train: RetrainingTrain = param(RetrainingTrain())
-    logits: Empty = param(Empty())
+    train: RetrainingTrain = param(RetrainingTrain(), help="the classifier, re-trained on frozen stage-1 features")
+    logits: Empty = param(Empty(), help="nothing after training")

@@ -9,7 +9,11 @@ from ltr.methods.shared.params import Empty, check_number_or_auto
 
 @dataclass(frozen=True)
 class TauNormLogits(Section):
-    tau: float | str = param("auto")  # a number >= 0, or "auto": the best val top-1 over 0, 0.1, ..., 2
+    tau: float | str = param(
+        "auto",
+        help="a number >= 0, or auto: the best val top-1 over 0, 0.1, ..., 2",
+        deviation="the original's notebook sweeps tau on the test set",
+    )
 
     def __post_init__(self):
         check_number_or_auto(self.tau, "tau_norm.logits.tau")
@@ -17,10 +21,12 @@ class TauNormLogits(Section):
 
 @dataclass(frozen=True)
 class TauNormParams(Section):
-    train: Empty = param(Empty())
-    logits: TauNormLogits = param(TauNormLogits())
+    train: Empty = param(Empty(), help="no training: post hoc, on the stage-1 classifier")
+    logits: TauNormLogits = param(TauNormLogits(), help="the normalisation, in the logits stage")
 
 
 SPEC = MethodSpec(
-    TauNormParams, "post-hoc: divides each stage-1 class weight by its norm to the power tau (tau from val)"
+    TauNormParams,
+    "post-hoc: divides each stage-1 class weight by its norm to the power tau (tau from val)",
+    paper="Kang et al., ICLR 2020",
 )

@@ -12,7 +12,7 @@ from ltr.methods.shared.params import Empty, check_number_or_auto
 class TemplatePosthocLogits(Section):
     """What the logits stage reads: changing it re-runs only the logits stage and evaluation."""
 
-    temperature: float | str = param("auto")  # > 0, or auto: the lowest val NLL over 0.5, 0.6, ..., 3
+    temperature: float | str = param("auto", help="a number > 0, or auto: the lowest val NLL over 0.5, 0.6, ..., 3")
 
     def __post_init__(self):  # a check that param()'s ranges and choices cannot express
         check_number_or_auto(self.temperature, "template_posthoc.logits.temperature", positive=True)
@@ -20,8 +20,8 @@ class TemplatePosthocLogits(Section):
 
 @dataclass(frozen=True)
 class TemplatePosthocParams(Section):
-    train: Empty = param(Empty())  # no stage-2 training
-    logits: TemplatePosthocLogits = param(TemplatePosthocLogits())
+    train: Empty = param(Empty(), help="no stage-2 training")
+    logits: TemplatePosthocLogits = param(TemplatePosthocLogits(), help="temperature scaling (Guo et al., ICML 2017)")
 
 
 SPEC = MethodSpec(

@@ -13,13 +13,15 @@ from ltr.methods.shared.params import Empty
 class TemplateTrainedTrain(FineTuneConfig):
     """What stage 2 reads: a fine-tuning schedule (epochs, lr, ...) and the method's own keys."""
 
-    power: float = param(1.0, ge=0.0)  # class weights n_c ** -power: 0 plain cross-entropy, 1 inverse frequency
+    power: float = param(
+        1.0, ge=0.0, help="class weights n_c ** -power: 0 plain cross-entropy, 1 inverse class frequency"
+    )
 
 
 @dataclass(frozen=True)
 class TemplateTrainedParams(Section):
-    train: TemplateTrainedTrain = param(TemplateTrainedTrain())
-    logits: Empty = param(Empty())  # nothing to set after training
+    train: TemplateTrainedTrain = param(TemplateTrainedTrain(), help="fine-tunes the stage-1 model")
+    logits: Empty = param(Empty(), help="nothing to set after training")
 
 
 SPEC = MethodSpec(
