@@ -17,7 +17,7 @@ STAGE_LAYER = ("ltr.pipeline", "ltr.method_stage", "ltr.methods")
 # docs/architecture.md's floors, top to bottom: a module imports from its own floor or the ones below
 FLOORS = [
     ["stages", "ltr.cli"],
-    ["ltr.report", "ltr.presets", "ltr.dag", "bench"],
+    ["ltr.report", "ltr.presets", "ltr.dag", "ltr.params_file", "ltr.explain", "bench"],
     ["ltr.method_stage", "ltr.pipeline"],
     ["ltr.methods"],
     ["ltr.engine"],

@@ -65,16 +65,28 @@ def schedule_users(declared: dict[str, Declared], name: str, key: str) -> list[s
 # -- the stages that track it ---------------------------------------------------------------------------
 
 
+def param_keys(entries: list) -> list[str]:
+    """The keys of a stage's params entries, from params.yaml or from another file (`data/method_params.yaml:
+    [${method}.train]`: the method's section as check_params resolved it, with the same names)."""
+    keys = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            keys.extend(str(k) for keys_of_file in entry.values() for k in keys_of_file or [])
+        else:
+            keys.append(str(entry))
+    return keys
+
+
 def stage_params(dvc_yaml: dict) -> dict[str, list[str]]:
-    """Each stage's params entries (foreach stages expanded: experts@many), ${item} filled in."""
+    """Each stage's params keys (foreach stages expanded: experts@many), ${item} filled in."""
     out = {}
     for name, definition in (dvc_yaml.get("stages") or {}).items():
         if "foreach" in definition:
             for item in definition["foreach"]:
-                entries = definition["do"].get("params", [])
-                out[f"{name}@{item}"] = [str(e).replace("${item}", str(item)) for e in entries if isinstance(e, str)]
+                keys = param_keys(definition["do"].get("params", []))
+                out[f"{name}@{item}"] = [k.replace("${item}", str(item)) for k in keys]
         else:
-            out[name] = [str(e) for e in definition.get("params", []) if isinstance(e, str)]
+            out[name] = param_keys(definition.get("params", []))
     return out
 
 

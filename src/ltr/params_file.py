@@ -273,6 +273,8 @@ def write(path: Path = PARAMS) -> str:
 
 
 if __name__ == "__main__":
-    from ltr.cli import main
-
-    sys.exit(main(["params", *sys.argv[1:]]))
+    # `python -m ltr.params_file [--write]`, without the command line's imports (`ltr params` is the same)
+    try:
+        print(write() if sys.argv[1:] == ["--write"] else check())
+    except LtrError as e:
+        sys.exit(f"error: {e}")
