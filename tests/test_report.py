@@ -427,10 +427,13 @@ def test_the_published_table_beside_ours_and_its_rank_correlation():
     # ours ranks softmax < ldam_drw < ride < tade, the papers softmax (41.4) < ldam_drw (42.04) < ride (48.0)
     # < tade (49.8): a perfect rank correlation; swapping ride and tade in ours makes it 0.8 (d^2 = 2)
     ours = {"softmax": 30.0, "ldam_drw": 40.0, "ride": 50.0, "tade": 55.0, "lws": 45.0}
-    frame = pd.DataFrame({"top1_mean": ours, "backward50_mean": dict.fromkeys(ours, 10.0)})
+    frame = pd.DataFrame(
+        {"top1_mean": ours, "few_mean": dict.fromkeys(ours, 5.0), "backward50_mean": dict.fromkeys(ours, 10.0)}
+    )
     table, rho = side_by_side(frame.drop(index="lws"))
     assert list(table.index) == ["softmax", "ldam_drw", "ride", "tade"] and rho == pytest.approx(1.0)
     assert table.loc["ride", "published_top1"] == PUBLISHED["ride"].top1 == 48.0
     assert table.loc["tade", "ours_vs_softmax"] == 25.0 and table.loc["softmax", "published_backward50"] == 17.5
+    assert table.loc["ride", "published_few"] == 25.7 and pd.isna(table.loc["tade", "published_few"])
     swapped = frame.drop(index="lws").assign(top1_mean=[30.0, 40.0, 55.0, 50.0])
     assert side_by_side(swapped)[1] == pytest.approx(1 - 6 * 2 / (4 * (16 - 1)))
