@@ -8,13 +8,12 @@ def main():
     import time
 
     from ltr.config import load_config
-    from ltr.config.datasets import dataset
-    from ltr.data.prepared import write_prepared
+    from ltr.data.prepared import read_dataset, write_prepared
     from ltr.layout import CONTENT, PREPARED, atomic_dir
 
     cfg = load_config()
     start = time.perf_counter()
-    prepared = dataset(cfg.data.name).prepare(cfg.data)
+    prepared = read_dataset(cfg.data)
     with atomic_dir(PREPARED) as out, atomic_dir(CONTENT) as content:
         write_prepared(out, **prepared, content=content)
     print(f"prepare: {cfg.data.name}, {len(prepared['labels'])} images in {time.perf_counter() - start:.1f}s")

@@ -10,8 +10,8 @@ from PIL import Image
 
 from conftest import make_repo, ran_stages, repaint, run
 from ltr.config import DataConfig
-from ltr.config.datasets import dataset
 from ltr.data.image_loader import ImageListBatches
+from ltr.data.prepared import read_dataset
 from ltr.errors import LtrError
 from ltr.metrics.summary import HEADLINE
 
@@ -48,7 +48,7 @@ def make_tree(root, prefix="ImageNet_LT"):
 
 def prepare(name, root) -> dict:
     """The data set `name` prepared from root as the prepare stage prepares it."""
-    return dataset(name).prepare(DataConfig(name=name, root=str(root)))
+    return read_dataset(DataConfig(name=name, root=str(root)))
 
 
 def test_prepare_reads_the_official_lists(tmp_path):
@@ -196,7 +196,7 @@ def test_inaturalist_layout_has_no_open_set(tmp_path):
     for name in ("iNaturalist18_test.txt", "iNaturalist18_open.txt"):
         (tmp_path / name).unlink()
     cfg = DataConfig(name="inat2018", root=str(tmp_path))
-    prepared = dataset("inat2018").prepare(cfg)
+    prepared = read_dataset(cfg)
     assert set(prepared["pools"]) == {"train", "test"} and prepared["info"]["val_from"] == "test"
     out = tmp_path / "prepared"
     out.mkdir()
@@ -229,7 +229,7 @@ def test_a_class_without_training_images_is_refused(tmp_path):
     train.write_text("".join(line + "\n" for line in train.read_text().splitlines() if not line.endswith(" 1")))
     data = DataConfig(name="imagenet_lt", root=str(tmp_path / "images"))
     (tmp_path / "prepared").mkdir()
-    write_prepared(tmp_path / "prepared", **dataset("imagenet_lt").prepare(data))
+    write_prepared(tmp_path / "prepared", **read_dataset(data))
     with pytest.raises(LtrError, match="the training list has no image of class 1; every class needs at least one"):
         build_splits(PreparedImages(tmp_path / "prepared"), data, SplitsConfig())
 
@@ -241,7 +241,7 @@ def _splits_of(root):
 
     data = DataConfig(name="imagenet_lt", root=str(root / "images"))
     (root / "prepared").mkdir()
-    write_prepared(root / "prepared", **dataset("imagenet_lt").prepare(data))
+    write_prepared(root / "prepared", **read_dataset(data))
     return build_splits(PreparedImages(root / "prepared"), data, SplitsConfig())
 
 

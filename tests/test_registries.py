@@ -67,9 +67,10 @@ def test_the_registries_are_the_only_name_lists():
 
 
 def test_prepare_dispatches_through_the_registry(monkeypatch, tmp_path):
-    """The prepare stage builds whatever the spec of data.name prepares."""
+    """The prepare stage builds whatever the reader that the spec of data.name names prepares."""
     import runpy
     import sys
+    import types
 
     spec = dataset("digits")
     calls = []
@@ -79,7 +80,10 @@ def test_prepare_dispatches_through_the_registry(monkeypatch, tmp_path):
         info = {"name": data.name, "num_classes": 1, "class_names": ["zero"]}
         return {"images": np.zeros((2, 4, 4, 3), np.uint8), "labels": [0, 0], "pools": ["train", "test"], "info": info}
 
-    monkeypatch.setitem(DATASETS, "digits", dataclasses.replace(spec, prepare=fake))
+    reader = types.ModuleType("fake_reader")
+    reader.prepare = fake
+    monkeypatch.setitem(sys.modules, "fake_reader", reader)
+    monkeypatch.setitem(DATASETS, "digits", dataclasses.replace(spec, reader="fake_reader"))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"data": {"name": "digits"}}))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["stages/prepare.py"])

@@ -6,9 +6,9 @@ import torch
 
 import ltr.data.synthetic as generator
 from ltr.config import DataConfig
-from ltr.config.datasets import dataset
 from ltr.config.datasets.synthetic import SyntheticParams
 from ltr.data.digits import DIGITS_KNOWN
+from ltr.data.prepared import read_dataset
 from ltr.data.synthetic import CLASS_HUE_P, SyntheticSpec, _object_colours, _to_range, generate, make_templates
 
 SMALL = SyntheticSpec(num_classes=6, num_superclasses=3, open_classes=2)
@@ -85,7 +85,7 @@ def test_synthetic_prepare_maps_open_classes_to_minus_one():
             num_classes=4, num_superclasses=2, open_classes=1, train_per_class=3, test_per_class=2, val_per_class=1
         )
     )
-    out = dataset("synthetic").prepare(cfg)
+    out = read_dataset(cfg)
     pools = np.asarray(out["pools"])
     assert (out["labels"][pools == "open"] == -1).all()
     assert set(out["labels"][pools != "open"].tolist()) == {0, 1, 2, 3}
@@ -93,7 +93,7 @@ def test_synthetic_prepare_maps_open_classes_to_minus_one():
 
 
 def test_digits_are_upscaled_with_held_out_open_classes():
-    out = dataset("digits").prepare(DataConfig(name="digits"))
+    out = read_dataset(DataConfig(name="digits"))
     pools = np.asarray(out["pools"])
     assert out["images"].shape[1:] == (32, 32, 3) and out["images"].dtype == np.uint8
     assert (pools == "val").sum() == 10 * DIGITS_KNOWN and (pools == "test").sum() == 40 * DIGITS_KNOWN

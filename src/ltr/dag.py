@@ -24,6 +24,7 @@ import yaml
 from ltr.methods import method_names, spec
 
 ROOT = Path(__file__).resolve().parents[2]
+MODULE_NAME = re.compile(r"ltr(\.\w+)+")
 SRC = ROOT / "src"
 METHODS = "src/ltr/methods"
 METHOD_FOLDER = f"{METHODS}/${{method}}"  # the method in use's declaration and steps
@@ -42,8 +43,9 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def imports(path: Path) -> set[str]:
-    """Every project module an import statement of the file names (in any scope)."""
+def imports(path: Path, named: bool = False) -> set[str]:
+    """Every project module an import statement of the file names (in any scope); with `named`, also
+    the modules it names in a string, which importlib loads (a data set's reader): what the file can load."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -51,6 +53,8 @@ def imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
             names |= {f"{node.module}.{alias.name}" for alias in node.names}  # `from pkg import module`
+        elif named and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names |= {node.value} if MODULE_NAME.fullmatch(node.value) else set()
     modules = set()
     for name in names:
         if name.split(".")[0] == "ltr" and module_file(name):
@@ -66,7 +70,7 @@ def closure(*files: Path) -> set[Path]:
         if path in seen:
             continue
         seen.add(path)
-        todo += [module_file(m) for m in imports(path)]
+        todo += [module_file(m) for m in imports(path, named=True)]
     return seen
 
 

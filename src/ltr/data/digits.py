@@ -3,6 +3,8 @@ classes, the test images of 8 and 9 the open set."""
 
 import numpy as np
 
+from ltr.config import DataConfig
+
 DIGITS_KNOWN = 8  # digits 0-7 are the known classes; the test images of 8 and 9 form the open set
 DIGITS_PER_CLASS = {"val": 10, "test": 40}  # held out per class before the rest becomes the train pool
 
@@ -31,3 +33,8 @@ def prepare_digits(seed: int) -> dict:
     order = np.concatenate(order)
     info = {"name": "digits", "num_classes": DIGITS_KNOWN, "class_names": [str(c) for c in range(DIGITS_KNOWN)]}
     return {"images": images[order], "labels": np.concatenate(labels), "pools": pools, "info": info}
+
+
+def prepare(data: DataConfig) -> dict:
+    """The entry that ltr.data.prepared.read_dataset calls for the data sets this module reads."""
+    return prepare_digits(data.seed)

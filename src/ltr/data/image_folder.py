@@ -114,3 +114,8 @@ def prepare_image_folder(cfg: DataConfig, folder: FolderParams) -> dict:
     digests = check_and_hash(root, ids, where)
     info = {**files_info(cfg, folder, names), **({"val_held_out": held_out} if held_out else {})}
     return {"images": None, "ids": ids, "labels": labels, "pools": pool_of, "info": info, "digests": digests}
+
+
+def prepare(data: DataConfig) -> dict:
+    """The entry that ltr.data.prepared.read_dataset calls for the data sets this module reads."""
+    return prepare_image_folder(data, data.folder)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ltr.config import DataConfig
 from ltr.config.datasets import ImageFileParams, dataset
+from ltr.config.datasets.official_lists import LISTS
 from ltr.data.prepared import traits_record
 from ltr.data.split_list import read_split_list
 from ltr.errors import LtrError
@@ -142,3 +143,8 @@ def read_shifted_lists(root: Path, prefix: str, test_file: str, test: dict, num_
                 )
             shifted[f"test_{direction}{factor}"] = lst.paths
     return shifted
+
+
+def prepare(data: DataConfig) -> dict:
+    """The entry that ltr.data.prepared.read_dataset calls for the data sets this module reads."""
+    return prepare_image_lists(data, data.own, LISTS[data.name])

@@ -18,13 +18,21 @@ info.json records (ltr.config.datasets); info.json's older record of them (`kind
 
 import csv
 import hashlib
+import importlib
 from pathlib import Path
 
 import numpy as np
 
+from ltr.config import DataConfig
 from ltr.config.datasets import Pixels, Traits, dataset
 from ltr.errors import LtrError
 from ltr.layout import PREPARED, read_json, write_json
+
+
+def read_dataset(data: DataConfig) -> dict:
+    """The base data set of data.name, as write_prepared takes it, from the reader its registry entry
+    names: loaded here, by name, so that the registry stays torch-free and below this layer."""
+    return importlib.import_module(dataset(data.name).reader).prepare(data)
 
 
 def traits_record(traits: Traits) -> dict:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ltr.config import DataConfig
 from ltr.config.datasets.synthetic import SyntheticParams
 from ltr.data.filters import gaussian_blur
 
@@ -319,3 +320,8 @@ def prepare_synthetic(s: SyntheticParams, seed: int) -> dict:
     names = [f"super{sc:02d}_class{c:03d}" for c, sc in enumerate(superclass)]
     info = {"name": "synthetic", "num_classes": s.num_classes, "class_names": names, "superclass": superclass}
     return {"images": out["images"].numpy(), "labels": labels, "pools": out["pool"], "info": info}
+
+
+def prepare(data: DataConfig) -> dict:
+    """The entry that ltr.data.prepared.read_dataset calls for the data sets this module reads."""
+    return prepare_synthetic(data.synthetic, data.seed)

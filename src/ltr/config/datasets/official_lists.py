@@ -2,12 +2,7 @@
 (ltr.data.image_lists): the training list is long-tailed already. iNaturalist's val list is also its
 test list, and it has no open set."""
 
-from typing import TYPE_CHECKING
-
 from ltr.config.datasets.spec import DatasetSpec, ImageFileParams, Pixels, Traits
-
-if TYPE_CHECKING:
-    from ltr.config.sections import DataConfig
 
 # pool -> list file under data.root; "open_dir": the folder the open list's names are relative to
 LISTS = {
@@ -29,15 +24,11 @@ LISTS = {
 }
 
 
-def prepare(data: "DataConfig") -> dict:
-    from ltr.data.image_lists import prepare_image_lists  # PIL: only prepare pays its import
-
-    return prepare_image_lists(data, data.own, LISTS[data.name])
-
-
 def _spec(name: str, **traits) -> DatasetSpec:
     traits = Traits(Pixels.FILES, official_train_list=True, **traits)
-    return DatasetSpec(name, traits, ImageFileParams, prepare, "the official lists' images, decoded as the papers do")
+    return DatasetSpec(
+        name, traits, ImageFileParams, "ltr.data.image_lists", "the official lists' images, decoded as the papers do"
+    )
 
 
 SPECS = (_spec("imagenet_lt"), _spec("places_lt"), _spec("inat2018", val_from_test=True, open_set=False))

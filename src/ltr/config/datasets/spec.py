@@ -1,8 +1,9 @@
 """What a data set declares: its name, its traits (what the splits stage and the loaders do with it),
-its params section (data.<name>, the only one prepare tracks) and its prepare function. Torch-free: a
-prepare function imports its reader, and with it numpy or torch, only when called."""
+its params section (data.<name>, the only one prepare tracks) and the module of ltr.data that reads it.
+Torch-free: the reader is named, not imported, so that the registry stays below the data layer; the
+data layer loads it (ltr.data.prepared.read_dataset), and only the prepare stage pays for numpy, PIL or
+torch."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -33,7 +34,7 @@ class DatasetSpec:
     name: str  # data.name
     traits: Traits
     params: type[Section]  # its section, data.<name>
-    prepare: Callable[..., dict]  # (DataConfig) -> the arguments of ltr.data.prepared.write_prepared
+    reader: str  # a module of ltr.data whose prepare(DataConfig) gives ltr.data.prepared.write_prepared's arguments
     help: str = ""  # one line on its section, data.<name> (params.yaml's comment)
 
 

@@ -1,13 +1,9 @@
 """The default data set: a procedural miniature of CIFAR-100 generated from data.seed (ltr.data.synthetic)."""
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ltr.config.datasets.spec import DatasetSpec, Pixels, Traits
 from ltr.config.fields import Section, param
-
-if TYPE_CHECKING:
-    from ltr.config.sections import DataConfig
 
 
 @dataclass(frozen=True)
@@ -30,14 +26,12 @@ class SyntheticParams(Section):
     image_size: int = param(32, ge=8, help="CIFAR's 32x32")
 
 
-def prepare(data: "DataConfig") -> dict:
-    from ltr.data.synthetic import prepare_synthetic  # torch: only prepare pays its import
-
-    return prepare_synthetic(data.synthetic, data.seed)
-
-
 SPECS = (
     DatasetSpec(
-        "synthetic", Traits(Pixels.MEMORY), SyntheticParams, prepare, "a procedural miniature of CIFAR-100 (docs, Data)"
+        "synthetic",
+        Traits(Pixels.MEMORY),
+        SyntheticParams,
+        "ltr.data.synthetic",
+        "a procedural miniature of CIFAR-100 (docs, Data)",
     ),
 )
