@@ -274,6 +274,8 @@ def write(path: Path = PARAMS) -> str:
 
 if __name__ == "__main__":
     # `python -m ltr.params_file [--write]`, without the command line's imports (`ltr params` is the same)
+    if sys.argv[1:] not in ([], ["--check"], ["--write"]):
+        sys.exit(f"error: unknown arguments {' '.join(sys.argv[1:])}; give --check (the default) or --write")
     try:
         print(write() if sys.argv[1:] == ["--write"] else check())
     except LtrError as e:
