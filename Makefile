@@ -47,8 +47,8 @@ gpu-check: $(STAMP)
 	python bench/gpu_check.py
 
 # every method over several training seeds, each a DVC experiment on the committed params, then
-# results/ and the README's results; SEEDS="0 1 2", JOBS=2 (experiments at a time) and METHODS="..."
-# override the defaults of ltr.report.compare
+# results/ and the README's results; SEEDS="0 1 2", JOBS (experiments at a time; default: the cores
+# over runtime.threads) and METHODS="..." override the defaults of ltr.report.compare
 report: $(STAMP)
 	python -m ltr.report.compare $(if $(METHODS),--methods $(METHODS)) $(if $(SEEDS),--seeds $(SEEDS)) \
 		$(if $(JOBS),--jobs $(JOBS))

@@ -9,9 +9,11 @@ def main():
 
     from ltr.config import load_config
     from ltr.data.prepared import read_dataset, write_prepared
+    from ltr.device import use_threads
     from ltr.layout import CONTENT, PREPARED, atomic_dir
 
     cfg = load_config()
+    use_threads(cfg.runtime)  # the synthetic generator's matrix products
     start = time.perf_counter()
     prepared = read_dataset(cfg.data)
     with atomic_dir(PREPARED) as out, atomic_dir(CONTENT) as content:

@@ -18,6 +18,12 @@ def resolve_device(runtime: RuntimeConfig) -> torch.device:
     return torch.device(runtime.device)
 
 
+def use_threads(runtime: RuntimeConfig) -> None:
+    """torch's CPU threads from runtime.threads: a sum split over n threads adds in another order than
+    over m, so a training run's weights depend on the count (the forward pass alone does not here)."""
+    torch.set_num_threads(runtime.threads)
+
+
 def autocast(device: torch.device, enabled: bool):
     """bf16 autocast on CUDA; on CPU full precision, which is faster there for these small models."""
     if enabled and device.type == "cuda":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ltr import processes
 from ltr.config import Config
-from ltr.device import resolve_device
+from ltr.device import resolve_device, use_threads
 from ltr.engine.context import Context
 from ltr.engine.data import Data
 from ltr.engine.models import Models, Training
@@ -24,6 +24,7 @@ def stage_models(
 ) -> Models:
     """The model store of `stage` (as dvc.yaml names it: stage1, experts@few), writing `out`; a training
     stage's makes and trains models, logging into live_dir (default live/<stage>)."""
+    use_threads(cfg.runtime)
     device = processes.local_device(resolve_device(cfg.runtime))
     data = Data(SPLITS, PREPARED, device, cfg.runtime.amp, cfg.logits.batch_size, cfg.runtime)
     training = None

@@ -8,6 +8,7 @@ there) start and finish in a fraction of a second.
 import ctypes
 import errno
 import os
+import platform
 import signal
 import sys
 from collections.abc import Callable
@@ -17,6 +18,12 @@ from ltr.errors import LtrError
 from ltr.layout import is_main_process, what_was_kept
 
 FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # EFBIG: a file-size limit (`ulimit -f`)
+# Each of torch's three CPU back-ends picks its kernels (and with them the order a sum adds its terms
+# in) by the instruction set of the CPU it finds: ATen's vector code, oneDNN's convolutions and MKL's
+# matrix products. Held at AVX2, which every x86-64 CPU of the last ten years has, a run on an AVX-512
+# machine computes what it computes on an AVX2 one. Set before torch loads; a value already in the
+# environment wins (docs/troubleshooting.md, "Determinism": what it costs, what still differs across CPUs)
+CPU_ISA_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 
 
 class Terminated(BaseException):
@@ -25,6 +32,23 @@ class Terminated(BaseException):
 
 def _terminate(signum, frame):
     raise Terminated
+
+
+def _has_avx2() -> bool:
+    """Linux x86-64 with AVX2; elsewhere False (torch would fault on AVX2 kernels the CPU lacks)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx2" in line for line in f)
+    except OSError:
+        return False
+
+
+def pin_cpu_isa() -> None:
+    if _has_avx2():
+        for name, value in CPU_ISA_PINS.items():
+            os.environ.setdefault(name, value)
 
 
 def _die_with_dvc() -> None:
@@ -51,6 +75,7 @@ def _stop(line: str, status: int) -> None:
 
 def run_stage(main: Callable[[], None]) -> None:
     previous = signal.signal(signal.SIGTERM, _terminate)
+    pin_cpu_isa()
     try:
         _die_with_dvc()
         main()

@@ -199,6 +199,12 @@ class RuntimeConfig(Section):
     nproc: int = param(
         1, ge=1, help="training processes on this machine, one per GPU; > 1 runs the training stages under torchrun"
     )
+    threads: int = param(
+        1,
+        ge=1,
+        help="CPU threads of every torch stage (tracked: on CPU the count changes the sums' order, so the "
+        "weights); 1 gives the same numbers on any core count, make report runs cores/threads at a time",
+    )
     amp: bool = param(True, help="bf16 autocast on CUDA; CPU always runs fp32")
     compile: bool = param(False, help="torch.compile the backbone for training (worth it on CUDA for long runs)")
     max_steps: int = param(

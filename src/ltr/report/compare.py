@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ltr.config import load_config
 from ltr.methods import compared_methods, method_names
 from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
 from ltr.report.html_report import provenance, write_index
@@ -45,11 +46,14 @@ FIGURES = {
     "groups": "many / medium / few-shot accuracy",
 }
 SEEDS = [0, 1, 2]
-# Two experiments at a time, one thread each (OMP_NUM_THREADS = cores / jobs): on the shared 2-core
-# development machine 3.1x faster than one at a time on two threads (12.8 against 40.0 min for 2 seeds
-# of 4 methods on the default data at 2 epochs; README, "Results"), where two OpenMP threads stall
-# whenever another process holds a core
-JOBS = 2
+# Experiments at a time: the cores over runtime.threads (tracked, default 1, so two at a time on a
+# 2-core machine). On the shared 2-core development machine two one-thread experiments at a time were
+# 3.1x faster than one on two threads (12.8 against 40.0 min for 2 seeds of 4 methods at 2 epochs;
+# docs/results.md), since two OpenMP threads stall whenever another process holds a core
+
+
+def default_jobs() -> int:
+    return max(1, (os.cpu_count() or 1) // load_config().runtime.threads)
 
 
 def git_show_csv(rev: str, path: str) -> pd.DataFrame:
@@ -167,7 +171,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     parser.add_argument(
         "--seeds", nargs="+", default=SEEDS, help=f"training seeds (default: {' '.join(map(str, SEEDS))})"
     )
-    parser.add_argument("--jobs", default=str(JOBS), help=f"experiments at a time (default {JOBS})")
+    parser.add_argument("--jobs", help="experiments at a time (default: the CPU cores over runtime.threads)")
     parser.add_argument(
         "--finished-only",
         action="store_true",
@@ -186,6 +190,8 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         if not str(value).isdigit():
             raise SystemExit(f"error: --seeds {value!r} is not allowed; give integers >= 0, e.g. --seeds 0 1 2")
     args.seeds = list(dict.fromkeys(int(s) for s in args.seeds))
+    if args.jobs is None:
+        args.jobs = str(default_jobs())
     if not args.jobs.isdigit() or int(args.jobs) < 1:
         raise SystemExit(f"error: --jobs {args.jobs!r} is not allowed; give an integer >= 1")
     args.jobs = int(args.jobs)
@@ -214,8 +220,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     print(f"{len(runs)} of {len(args.methods) * len(args.seeds)} runs done; to run: {len(missing)}", flush=True)
     experiment_seconds = 0.0
     if missing:
-        threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // args.jobs))
-        print(f"experiments at a time: {args.jobs}; threads each (OMP_NUM_THREADS): {threads}", flush=True)
+        threads = load_config().runtime.threads
+        print(f"experiments at a time: {args.jobs}; threads each (runtime.threads): {threads}", flush=True)
         stage1_ready = {s for m, s in runs if shares_stage1(m)}
         results = run_tasks(missing, args.methods, args.jobs, threads, stage1_ready, experiments.names)
         experiment_seconds = sum(seconds for _, seconds in results.values())
