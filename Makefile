@@ -37,8 +37,11 @@ TEST_WORKERS ?= 2
 test: lint docs
 	pytest -n $(TEST_WORKERS) --dist worksteal
 
+# the input pipelines (throughput.py), then the model's ceiling under the CPU settings a stage can run
+# with: the instruction set held at AVX2 or not, threads, channels_last, torch.compile (cpu_settings.py)
 bench: $(STAMP)
 	python bench/throughput.py
+	python bench/cpu_settings.py
 
 # on a CUDA machine: the default pipeline on the GPU beside the committed CPU metrics, stage-1 speed with
 # and without torch.compile, ResNet-50 image lists through both decoders, 2 processes over NCCL; one

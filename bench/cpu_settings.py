@@ -1,4 +1,5 @@
-"""The stage-1 model's training ceiling (ResNet-8 SGD steps at batch 128 on ready tensors, no data work)
+"""The stage-1 model's training ceiling (ResNet-8 SGD steps at batch 128 on ready tensors, no data work;
+ltr.report.efficiency, the figure `make report` measures its efficiency against)
 under the CPU settings a stage can run with, each as a ratio to the stages' own: torch's back-ends held
 at AVX2 (ltr.runner.pin_cpu_isa), runtime.threads 1, channels_last, eager.
 
@@ -18,6 +19,7 @@ import sys
 
 import numpy as np
 
+from ltr.report.efficiency import model_steps_per_s
 from ltr.runner import CPU_ISA_PINS, _has_avx2
 
 STAGES_SETTING = "pinned, 1 thread"
@@ -35,19 +37,8 @@ SETTINGS = {
 def ceiling(threads: int, channels_last: bool, compiled: bool, steps: int) -> dict:
     """Images/s of SGD steps on one ready batch, in this process."""
     import torch
-    from benchlib import forever, timed_steps
 
-    from ltr.models import create_model
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    model = create_model("resnet8", 100).to(memory_format=layout)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    x = torch.randn(128, 3, 32, 32).contiguous(memory_format=layout)
-    y = torch.randint(0, 100, (128,))
-    step_model = torch.compile(model) if compiled else model
-    rate = timed_steps(forever(lambda e: iter([(x, y)])), steps, warmup=5, model=step_model, optimizer=optimizer)
+    rate = model_steps_per_s("resnet8", threads, steps, channels_last, compiled)
     return {"images_per_s": rate, "capability": torch.backends.cpu.get_cpu_capability()}
 
 
