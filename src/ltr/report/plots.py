@@ -34,6 +34,9 @@ def save_figure(fig, path: Path, title: str) -> None:
     fig.suptitle(title)
     for suffix, options in SAVE.items():
         fig.savefig(Path(path).with_suffix(suffix), **options)
+        # the constrained layout is solved again at every save: once is enough for both files (the
+        # evaluate stage's six figures in about 1.5 s less of its 5 to 6)
+        fig.set_layout_engine("none")
     plt.close(fig)
 
 
