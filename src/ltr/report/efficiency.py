@@ -46,7 +46,7 @@ def model_steps_per_s(arch: str, threads: int, steps: int, channels_last: bool =
     return steps * BATCH / (time.perf_counter() - start)
 
 
-def ceiling(arch: str = "resnet8", threads: int = 1, steps: int = 20) -> float:
+def ceiling(arch: str = "resnet8", threads: int = 1, steps: int = 10) -> float:
     """The ceiling in a fresh process, with the CPU kernels a stage runs with (ltr.runner)."""
     args = [sys.executable, "-m", "ltr.report.efficiency", "--arch", arch, "--threads", str(threads)]
     out = subprocess.run([*args, "--steps", str(steps)], capture_output=True, text=True, check=True)
