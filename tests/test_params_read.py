@@ -17,7 +17,7 @@ DVC_YAML = yaml.safe_load((REPO / "dvc.yaml").read_text())
 METHOD_PARAMS = "data/method_params.yaml"
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 # read by the training stages but deliberately not tracked: how a stage runs, not what it computes
-HOW_NOT_WHAT = {"runtime.nproc", "runtime.compile"}
+HOW_NOT_WHAT = {"runtime.nproc"}
 # multistep schedules everywhere, so that milestones and gamma are read too
 MULTISTEP = {"schedule": "multistep", "milestones": [1], "gamma": 0.5}
 

@@ -79,7 +79,7 @@ class Config(Section):
     logits: LogitsConfig = param(LogitsConfig(), help="the logits stage's own settings")
     eval: EvalConfig = param(EvalConfig(), help="the metrics of the evaluate stage")
     runtime: RuntimeConfig = param(
-        RuntimeConfig(), help="how the stages run, not what they compute (nproc and compile: untracked)"
+        RuntimeConfig(), help="how the stages run (nproc: untracked; the rest change what they compute, so tracked)"
     )
     # the declared shared schedules as params.yaml gives them (checked against their declarations by
     # ltr.methods.check_all, which knows them all); the sections have merged them already
