@@ -15,7 +15,6 @@ from ltr.dag import (
     required,
     script_of,
     stages,
-    whole_folders,
     write_code_deps,
 )
 from ltr.methods import method_names
@@ -61,13 +60,3 @@ def test_dvc_yaml_is_what_the_deps_writer_writes(tmp_path):
 
 if __name__ == "__main__":
     write_code_deps(REPO / "dvc.yaml")
-
-
-def test_a_folder_is_named_only_when_every_file_in_it_is_loaded():
-    """src/ltr/config loaded whole becomes one entry; src/ltr/data with one file left out stays file
-    by file (a change to the file left out must not re-run the stage)."""
-    config = {str(p.relative_to(REPO)) for p in (REPO / "src/ltr/config").rglob("*.py")}
-    data = sorted(str(p.relative_to(REPO)) for p in (REPO / "src/ltr/data").glob("*.py"))
-    collapsed = whole_folders(config | set(data[1:]))
-    assert "src/ltr/config" in collapsed and not collapsed & config
-    assert "src/ltr/data" not in collapsed and set(data[1:]) <= collapsed

@@ -153,6 +153,12 @@ def test_dvc_tracks_the_chosen_data_sets_own_section(tmp_path):
     repo = make_repo(tmp_path / "repo")
     run(["dvc", "exp", "run", "-S", "data.name=digits", "prepare"], repo)
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["prepare"]["params"]["params.yaml"]
-    assert lock == {"data.name": "digits", "data.root": "data/raw/none", "data.seed": 0, "data.digits": {}}
+    assert lock == {
+        "data.name": "digits",
+        "data.root": "data/raw/none",
+        "data.seed": 0,
+        "data.digits": {},
+        "runtime.threads": 1,
+    }
     out = run(["dvc", "exp", "run", "-S", "data.folder.val_per_class=5", "prepare"], repo).stdout  # another's
     assert "Running stage 'check_params'" in out and "Running stage 'prepare'" not in out

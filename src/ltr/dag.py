@@ -144,21 +144,7 @@ def derived_code_deps(stage: str, definition: dict) -> list[str]:
     needed = {m: required(stage, ROOT / script, m) for m in method_names()}
     used = [t for t in method_templates(stage) if any(covers(own(t, m), f) for m in needed for f in needed[m])]
     fixed = {f for m in needed for f in needed[m] if not any(covers(own(t, m), f) for t in used)}
-    return [script, *used, *sorted(whole_folders(fixed - {script}))]
-
-
-def whole_folders(files: set[str]) -> set[str]:
-    """`files` with every folder of the package whose files are all among them named as the folder:
-    the same files to DVC, in fewer entries of dvc.yaml and dvc.lock, which DVC parses again after
-    every stage it runs (a post-hoc `dvc exp run` parsed dvc.lock 17 times)."""
-    folders = {str(Path(f).parent) for f in files}
-    folders |= {str(parent) for f in folders for parent in Path(f).parents}
-    for folder in sorted(folders, key=lambda f: f.count("/")):  # the outermost first
-        inside = {str(p.relative_to(ROOT)) for p in (ROOT / folder).rglob("*") if p.is_file()}
-        inside = {f for f in inside if "__pycache__" not in f}
-        if folder.startswith("src/ltr") and inside and inside <= files:
-            files = (files - inside) | {folder}
-    return files
+    return [script, *used, *sorted(fixed - {script})]
 
 
 def write_code_deps(path: Path = ROOT / "dvc.yaml") -> None:
