@@ -30,10 +30,11 @@ lint: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet -d site
 
-# two pytest-xdist workers: most of the end-to-end tests' time is single-threaded process start-up
-# (DVC, torch imports), so two of them keep both cores of a small machine busy; worksteal: the
-# end-to-end tests take 10-130 s each, and an idle worker takes over the other's remaining tests
-TEST_WORKERS ?= 2
+# three pytest-xdist workers on a 2-core machine: the end-to-end tests wait on their subprocesses
+# (DVC, stage start-up, queue polling), so two workers kept 1.05 cores busy on average (850 s of CPU
+# in 875 s); three took pytest from 583 to 467 s on the 2-core Xeon. worksteal: the end-to-end
+# tests take 10-300 s each, and an idle worker takes over another's remaining tests
+TEST_WORKERS ?= 3
 test: lint docs
 	pytest -n $(TEST_WORKERS) --dist worksteal
 
