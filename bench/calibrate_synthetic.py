@@ -88,7 +88,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--balanced", type=int, default=0, help="also train on this many images per class")
     p.add_argument("--skip-lt", action="store_true", help="only the balanced run")
-    p.add_argument("--probe", action="store_true", help="top-1 under greyscale, blur, strong views (% of clean)")
+    p.add_argument("--probe", action="store_true", help="top-1 under greyscale, blur, strong views (%% of clean)")
     args = p.parse_args()
     start = time.time()
     spec = SyntheticSpec(similarity=args.similarity, difficulty=args.difficulty)

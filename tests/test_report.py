@@ -316,6 +316,21 @@ def test_bad_arguments_are_one_line_errors():
     assert args.seeds == [2, 0] and args.jobs == 3
 
 
+def test_a_queue_task_without_its_files_is_one_line(monkeypatch):
+    """What DVC raises from exp_show after `dvc queue stop --kill` left a task "Running" (seen on the
+    development machine); any other missing file is not this and keeps its traceback."""
+    from ltr.report import compare
+
+    lost = FileNotFoundError(2, "No such file or directory", "/r/.dvc/tmp/exps/run/d7db/d7db.run")
+    monkeypatch.setattr(compare, "main", lambda argv, prog: (_ for _ in ()).throw(lost))
+    with pytest.raises(SystemExit, match=r"error: DVC's queue lists a running task without its files .*queue kill"):
+        compare.run([])
+    other = FileNotFoundError(2, "No such file or directory", "/r/params.yaml")
+    monkeypatch.setattr(compare, "main", lambda argv, prog: (_ for _ in ()).throw(other))
+    with pytest.raises(FileNotFoundError):
+        compare.run([])
+
+
 def test_comparison_figures_are_written(tmp_path):
     per_class = pd.DataFrame({"class": [0, 1, 2], "train_count": [500, 50, 5], "accuracy": [90.0, 50.0, 10.0]})
     agnostic = pd.DataFrame({"distribution": ["forward50", "uniform", "backward50"], "position": [0, 5, 10]})

@@ -38,6 +38,7 @@ from ltr.report.scheduling import BASELINE, Task, experiment_name, run_tasks, sh
 from ltr.report.table import differences_table, headline_table, markdown_table, seed_frame, summary
 
 START, END = "<!-- report:start -->", "<!-- report:end -->"  # the manual's Results page
+EXPS_RUN = ".dvc/tmp/exps/run/"  # DVC's files of the queue's running tasks
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"  # the README's short table
 PUBLISHED_START, PUBLISHED_END = "<!-- published:start -->", "<!-- published:end -->"  # beside the papers' tables
 # figure name in results/ -> its caption
@@ -261,6 +262,14 @@ def run(argv: list[str] | None = None, prog: str | None = None) -> None:
         sys.exit(
             "error: interrupted; the experiments already queued run on (`dvc queue status`, `dvc queue kill`), "
             "and `make report` again follows them and queues the rest"
+        )
+    except FileNotFoundError as error:
+        if EXPS_RUN not in str(error.filename):
+            raise
+        # after `dvc queue stop --kill`, DVC can list a task as running whose worker and files are gone
+        sys.exit(
+            f"error: DVC's queue lists a running task without its files ({error.filename}); "
+            "`dvc queue status` names it as Running, `dvc queue kill <task>` clears it, then `make report` again"
         )
 
 
