@@ -1,9 +1,10 @@
 """Stage check_params: validates every section of params.yaml (the sections of the methods not in use
-too) before any other stage runs. Prepare depends on its first output, whose content never changes, so
-a rejected value stops `dvc repro` before DVC has removed any stage's outputs, and an accepted change
-re-runs no stage by itself. Its second output is the method in use's section as the stages read it,
-defaults filled in (data/method_params.yaml): the params file that the method's stages track, so that
-they re-run when a key they read changes, whether params.yaml gives it or the method's declaration."""
+too) before any other stage runs. Every stage depends on its first output, whose content never changes,
+so a rejected value stops `dvc repro` before DVC has removed any stage's outputs, an accepted change
+re-runs no stage by itself, and a stage that runs holds it against a second `dvc exp run` here. Its
+second output is the method in use's section as the stages read it, defaults filled in
+(data/method_params.yaml): the params file that the method's stages track, so that they re-run when a
+key they read changes, whether params.yaml gives it or the method's declaration."""
 
 import dataclasses
 import os
