@@ -20,9 +20,10 @@ from ltr.layout import is_main_process, what_was_kept
 FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # EFBIG: a file-size limit (`ulimit -f`)
 # Each of torch's three CPU back-ends picks its kernels (and with them the order a sum adds its terms
 # in) by the instruction set of the CPU it finds: ATen's vector code, oneDNN's convolutions and MKL's
-# matrix products. Held at AVX2, which every x86-64 CPU of the last ten years has, a run on an AVX-512
-# machine computes what it computes on an AVX2 one. Set before torch loads; a value already in the
-# environment wins (docs/troubleshooting.md, "Determinism": what it costs, what still differs across CPUs)
+# matrix products. Held at AVX2, which every x86-64 CPU of the last ten years has, an AVX-512 machine
+# runs the kernels an AVX2 one runs (oneDNN may still block them by cache size). Set before torch
+# loads; a value already in the environment wins. docs/reproducibility.md: what it costs, what still
+# differs across CPUs
 CPU_ISA_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 
 
