@@ -1,7 +1,7 @@
 """`make report`'s efficiency: the images its runs trained themselves, at the model's ceiling, against
 the wall time (ltr.report.efficiency)."""
 
-from ltr.report.efficiency import efficiency_text, model_steps_per_s, trained_images
+from ltr.report.efficiency import efficiency_text, trained_images
 
 
 def test_a_shared_stage_1_counts_once():
@@ -20,9 +20,3 @@ def test_efficiency_is_the_ceiling_time_over_the_wall_time():
     text = efficiency_text(4800, 100.0, jobs=2, threads=1, wall_s=48)
     assert "0.4 min against 0.8 min of wall time: 50% efficiency" in text
     assert "2 at a time on 2 cores" in text
-
-
-def test_the_ceiling_is_images_over_seconds():
-    """Two timed steps of 128 images: a finite rate, neither zero nor the untimed warm-up's count."""
-    rate = model_steps_per_s("resnet8", threads=1, steps=2)
-    assert 0 < rate < 1e6

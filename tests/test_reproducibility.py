@@ -34,8 +34,8 @@ def test_every_stage_that_sets_torch_threads_tracks_the_count():
 def test_use_threads_sets_torchs_count():
     before = torch.get_num_threads()
     try:
-        use_threads(RuntimeConfig(threads=1))
-        assert torch.get_num_threads() == 1
+        use_threads(RuntimeConfig(threads=before + 1))  # not the count the process has
+        assert torch.get_num_threads() == before + 1
     finally:
         torch.set_num_threads(before)
 

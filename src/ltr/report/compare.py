@@ -30,7 +30,7 @@ import pandas as pd
 from ltr.config import load_config
 from ltr.methods import compared_methods, method_names
 from ltr.report.comparison_plots import agnostic_comparison_figure, group_bars_figure, per_class_comparison_figure
-from ltr.report.efficiency import ceiling, efficiency_text, trained_images
+from ltr.report.efficiency import ceiling, report_efficiency
 from ltr.report.html_report import provenance, write_index
 from ltr.report.published import side_by_side_markdown
 from ltr.report.runs import method_seed_runs, read_experiments, run_metrics
@@ -230,18 +230,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         results = run_tasks(missing, args.methods, args.jobs, threads, stage1_ready, experiments.names)
         experiment_seconds = sum(seconds for _, seconds in results.values())
         runs, _ = finished_runs()
-
-        def images(key):
-            return run_metrics(runs[key].rev, key[0])["cost.train_mimages"] * 1e6
-
-        trained = {(t.method, t.seed): images((t.method, t.seed)) for t in missing if (t.method, t.seed) in runs}
-        stage1 = {s: images((BASELINE, s)) for _, s in trained if (BASELINE, s) in runs}
-        efficiency = "; " + efficiency_text(
-            trained_images(trained, stage1), images_per_s, args.jobs, threads, time.monotonic() - started
-        )
     failed = [experiment_name(m, s) for s in args.seeds for m in args.methods if (m, s) not in runs]
     if failed:
         raise SystemExit(f"error: no finished experiment for {', '.join(failed)}; see `dvc queue logs <name>`")
+    if missing:
+        trained = [(t.method, t.seed) for t in missing]
+        wall_s = time.monotonic() - started
+        efficiency = "; " + report_efficiency(runs, trained, images_per_s, args.jobs, threads, wall_s)
     minutes = (time.monotonic() - started) / 60
     note = (
         f"this run of it took {minutes:.1f} min, {args.jobs} experiments at a time, with "

@@ -77,6 +77,18 @@ def efficiency_text(images: float, images_per_s: float, jobs: int, threads: int,
     )
 
 
+def report_efficiency(runs: dict, trained: list, images_per_s: float, jobs: int, threads: int, wall_s: float) -> str:
+    """efficiency_text for the (method, seed) runs `trained` of this report, read from their metrics
+    (runs: ltr.report.runs.method_seed_runs; every seed's softmax among them)."""
+    from ltr.report.runs import run_metrics  # DVC's API: not for bench/cpu_settings.py, which imports this module
+
+    def images(key):
+        return run_metrics(runs[key].rev, key[0])["cost.train_mimages"] * 1e6
+
+    stage1 = {seed: images((BASELINE, seed)) for _, seed in trained}
+    return efficiency_text(trained_images({k: images(k) for k in trained}, stage1), images_per_s, jobs, threads, wall_s)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="resnet8")
